@@ -1,0 +1,1 @@
+//! Figures (filled in by the display issue).

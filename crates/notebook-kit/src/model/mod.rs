@@ -1,0 +1,5 @@
+//! A Keras-style `Sequential` model on `tch`.
+
+mod history;
+
+pub use history::History;
