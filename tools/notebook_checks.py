@@ -1,0 +1,70 @@
+"""What the executed notebooks must show, beyond "no cell failed".
+
+Each check reads the executed notebook's outputs and returns a list of problems.
+"""
+
+import re
+
+
+def all_text(nb):
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                parts.append(output.get("text", ""))
+            else:
+                parts.append(output.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def count_mime(nb, mime):
+    return sum(
+        1
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if mime in output.get("data", {})
+    )
+
+
+def expect(problems, condition, message):
+    if not condition:
+        problems.append(message)
+
+
+def check_lesson(nb):
+    text = all_text(nb)
+    problems = []
+    expect(problems, "(50000, 32, 32, 3)" in text, "no output shows X_train's shape (50000, 32, 32, 3)")
+    expect(problems, "(50000, 1)" in text, "no output shows y_train's shape (50000, 1)")
+    expect(problems, re.search(r"6\D+9\D+9\D+4\D+1", text) is not None, "the first labels 6, 9, 9, 4, 1 are not shown")
+    expect(problems, '"deer"' in text or "deer" in text.split(), "the class of sample 3 (deer) is not shown")
+    pngs = count_mime(nb, "image/png")
+    expect(problems, pngs >= 4, f"expected at least 4 image/png outputs, found {pngs}")
+    expect(
+        problems,
+        re.search(r"1563/1563 .* - loss: [0-9.]+ - accuracy: [0-9.]+", text) is not None,
+        "no Keras-style fit line '1563/1563 ... - loss: … - accuracy: …'",
+    )
+    timeit = r"[0-9.]+ (ns|µs|ms|s|min|h) ± [0-9.]+ (ns|µs|ms|s|min|h) per loop \(mean ± std\. dev\. of \d+ runs?, [0-9,]+ loops? each\)"
+    expect(problems, re.search(timeit, text) is not None, "no timeit line in IPython's format")
+    return problems
+
+
+def check_exercise_solution(nb):
+    text = all_text(nb)
+    problems = []
+    expect(problems, "(60000, 28, 28)" in text, "no output shows the Fashion-MNIST shape (60000, 28, 28)")
+    expect(problems, re.search(r"1875/1875 .* - loss: [0-9.]+ - accuracy: [0-9.]+", text) is not None, "no fit line 1875/1875")
+    expect(problems, count_mime(nb, "image/png") >= 1, "no image output")
+    return problems
+
+
+CHECKS = {
+    "01-gpu-benchmarking-cifar10.ipynb": check_lesson,
+    "02-exercise-fashion-mnist-solution.ipynb": check_exercise_solution,
+}
+
+
+def check(name, nb):
+    fn = CHECKS.get(name)
+    return fn(nb) if fn else []
