@@ -3,3 +3,9 @@
 pub use crate::error::{Error, Result};
 pub use crate::shape::{Shape, TensorShape};
 pub use tch::{self, Device, Kind, Tensor};
+pub use crate::display::{
+    confusion_matrix, plot_confusion_matrix, plot_history, plot_prediction, plot_sample, plot_sample_with,
+    plot_samples, Figure, Html,
+};
+pub use crate::timeit;
+pub use crate::timing::{Comparison, Timing};
