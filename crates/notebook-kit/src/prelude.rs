@@ -9,3 +9,4 @@ pub use crate::display::{
 };
 pub use crate::timeit;
 pub use crate::timing::{Comparison, Timing};
+pub use crate::data::{cifar10, fashion_mnist, label, np, scale, to_categorical, view_f32, view_u8};
