@@ -45,7 +45,7 @@ def check_lesson(nb):
         re.search(r"1563/1563 .* - loss: [0-9.]+ - accuracy: [0-9.]+", text) is not None,
         "no Keras-style fit line '1563/1563 ... - loss: … - accuracy: …'",
     )
-    timeit = r"[0-9.]+ (ns|µs|ms|s|min|h) ± [0-9.]+ (ns|µs|ms|s|min|h) per loop \(mean ± std\. dev\. of \d+ runs?, [0-9,]+ loops? each\)"
+    timeit = r"[0-9.]+ (ns|µs|μs|ms|s|min|h) ± [0-9.]+ (ns|µs|μs|ms|s|min|h) per loop \(mean ± std\. dev\. of \d+ runs?, [0-9,]+ loops? each\)"
     expect(problems, re.search(timeit, text) is not None, "no timeit line in IPython's format")
     return problems
 

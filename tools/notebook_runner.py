@@ -22,6 +22,7 @@ import json
 import os
 import pathlib
 import queue
+import re
 import sys
 import time
 
@@ -77,11 +78,15 @@ def execute(client):
         atexit.unregister(client._cleanup_kernel)
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def output_text(output):
     if output.get("output_type") == "stream":
         return output.get("text", "")
     if output.get("output_type") == "error":
-        return "\n".join([output.get("ename", ""), output.get("evalue", "")] + output.get("traceback", []))
+        lines = [output.get("ename", ""), output.get("evalue", "")] + output.get("traceback", [])
+        return ANSI_ESCAPE.sub("", "\n".join(lines))
     data = output.get("data", {})
     return data.get("text/plain", "")
 
