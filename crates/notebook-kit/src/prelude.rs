@@ -10,3 +10,10 @@ pub use crate::display::{
 pub use crate::timeit;
 pub use crate::timing::{Comparison, Timing};
 pub use crate::data::{cifar10, fashion_mnist, label, np, scale, to_categorical, view_f32, view_u8};
+pub use crate::model::{
+    argmax, Activation, Adam, Dense, Eval, Fit, Flatten, History, Loss, Metric, Optimizer, Sequential, Sgd,
+    Summary,
+};
+pub use crate::model::Activation::{Linear, Relu, Sigmoid, Softmax, Tanh};
+pub use crate::model::Loss::{CategoricalCrossentropy, SparseCategoricalCrossentropy};
+pub use crate::model::Metric::Accuracy;

@@ -1,5 +1,433 @@
 //! A Keras-style `Sequential` model on `tch`.
+//!
+//! ```no_run
+//! use notebook_kit::prelude::*;
+//!
+//! fn get_model(device: Device) -> Result<Sequential> {
+//!     let mut model = Sequential::new()
+//!         .add(Flatten::new([32, 32, 3]))
+//!         .add(Dense::new(3000, Relu))
+//!         .add(Dense::new(1000, Relu))
+//!         .add(Dense::new(10, Sigmoid))
+//!         .build(device)?;
+//!     model.compile(Sgd::default(), CategoricalCrossentropy, Accuracy)?;
+//!     Ok(model)
+//! }
+//! # fn main() -> Result<()> {
+//! # let (x_train, y_train) = (Tensor::zeros([64, 32, 32, 3], (Kind::Float, Device::Cpu)), Tensor::zeros([64, 10], (Kind::Float, Device::Cpu)));
+//! let mut model = get_model(Device::Cpu)?;
+//! println!("{}", model.summary());
+//! let history = model.fit(&x_train, &y_train, Fit::epochs(1))?;
+//! let (loss, accuracy) = model.evaluate(&x_train, &y_train)?;
+//! let probabilities = model.predict(&x_train)?;
+//! let first_class = argmax(&probabilities.get(0));
+//! # let _ = (history, loss, accuracy, first_class);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! How training runs (see `train.rs`): the whole data set moves to the model's device once
+//! per `fit`, each epoch shuffles a permutation with tch's generator (so
+//! `tch::manual_seed` reproduces a run), and batches are gathered on the device. Two
+//! interchangeable step implementations exist:
+//! - the *autograd* path: forward, gradients from libtorch's autograd, optimizer update;
+//!   works for every model and optimizer;
+//! - the *fused* path (`fused.rs`), chosen automatically for Dense stacks trained with
+//!   plain SGD (no momentum): it computes each Dense layer's gradient explicitly and folds
+//!   the update `W -= lr * dZ^T x` into one in-place `addmm_`, so no gradient buffers are
+//!   allocated (on the lesson's model, autograd allocates and page-faults a fresh 37 MB
+//!   buffer every step). Results agree with the autograd path to rounding (tested).
+//!   Force the autograd path with `model.set_fast_path(false)` or the environment
+//!   variable `NOTEBOOK_KIT_FAST_PATH=0`.
+//!
+//! Kernels are stored `[units, inputs]` (PyTorch's layout, which libtorch's fast CPU
+//! kernels want); `get_weights()` returns them in Keras's `[inputs, units]`.
 
+mod activation;
+mod dense;
+mod flatten;
+mod fused;
 mod history;
+mod loss;
+mod optimizer;
+mod progress;
+mod summary;
+mod train;
 
+use tch::{Device, Kind, Tensor};
+
+pub use activation::Activation;
+pub use dense::Dense;
+pub use flatten::Flatten;
 pub use history::History;
+pub use loss::{Loss, Metric};
+pub use optimizer::{Adam, Optimizer, Sgd};
+pub use summary::{Summary, SummaryRow};
+pub use train::{Eval, Fit};
+
+use dense::DenseWeights;
+use optimizer::OptimizerState;
+
+use crate::error::{Error, Result};
+use crate::shape::{Shape, TensorShape};
+
+/// A layer to `add` to a [`Sequential`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layer {
+    Flatten(Flatten),
+    Dense(Dense),
+}
+
+impl From<Flatten> for Layer {
+    fn from(l: Flatten) -> Self {
+        Layer::Flatten(l)
+    }
+}
+
+impl From<Dense> for Layer {
+    fn from(l: Dense) -> Self {
+        Layer::Dense(l)
+    }
+}
+
+/// Layers being stacked; `build(device)` turns them into a [`Sequential`].
+#[derive(Debug, Clone, Default)]
+pub struct SequentialBuilder {
+    layers: Vec<Layer>,
+}
+
+impl SequentialBuilder {
+    #[allow(clippy::should_implement_trait)] // Keras's name: `model.add(layer)`.
+    pub fn add(mut self, layer: impl Into<Layer>) -> Self {
+        self.layers.push(layer.into());
+        self
+    }
+
+    /// Creates the weights on `device` (`Device::Cpu` or `Device::Cuda(0)`). Asking for a
+    /// GPU that this machine lacks is an error that says why.
+    pub fn build(self, device: Device) -> Result<Sequential> {
+        let device = crate::device::require(device)?;
+        let input_shape = match self.layers.first() {
+            None => {
+                return Err(Error::invalid(
+                    "a Sequential model needs at least one layer",
+                ))
+            }
+            Some(Layer::Flatten(l)) => l.input_shape.clone(),
+            Some(Layer::Dense(l)) => l.input_shape.clone(),
+        }
+        .ok_or_else(|| {
+            Error::invalid(
+                "the first layer needs an input shape, e.g. Flatten::new([32, 32, 3]) or \
+                 Dense::new(500, Relu).input_shape([784])",
+            )
+        })?;
+        if input_shape.is_empty() || input_shape.iter().any(|&d| d <= 0) {
+            return Err(Error::invalid(format!(
+                "input shape {} must have at least one dimension, all positive",
+                Shape(input_shape)
+            )));
+        }
+
+        let mut layers = Vec::with_capacity(self.layers.len());
+        let mut shape = input_shape.clone(); // of one sample
+        let (mut flattens, mut denses) = (0, 0);
+        for (i, layer) in self.layers.into_iter().enumerate() {
+            let has_input_shape = match &layer {
+                Layer::Flatten(l) => l.input_shape.is_some(),
+                Layer::Dense(l) => l.input_shape.is_some(),
+            };
+            if i > 0 && has_input_shape {
+                return Err(Error::invalid(format!(
+                    "layer {} has an input shape, but only the first layer takes one",
+                    i + 1
+                )));
+            }
+            let built = match layer {
+                Layer::Flatten(_) => {
+                    shape = vec![shape.iter().product()];
+                    let name = keras_name("flatten", &mut flattens);
+                    Built {
+                        name,
+                        kind: "Flatten",
+                        output: shape.clone(),
+                        dense: None,
+                    }
+                }
+                Layer::Dense(d) => {
+                    if d.units <= 0 {
+                        return Err(Error::invalid(format!(
+                            "Dense units must be positive, got {}",
+                            d.units
+                        )));
+                    }
+                    if shape.len() != 1 {
+                        return Err(Error::shape(format!(
+                            "Dense layer {} gets samples of shape {}; add Flatten before it",
+                            i + 1,
+                            Shape(shape)
+                        )));
+                    }
+                    let weights = DenseWeights::init(shape[0], d.units, d.activation, device)?;
+                    shape = vec![d.units];
+                    let name = keras_name("dense", &mut denses);
+                    Built {
+                        name,
+                        kind: "Dense",
+                        output: shape.clone(),
+                        dense: Some(weights),
+                    }
+                }
+            };
+            layers.push(built);
+        }
+        if layers.last().is_some_and(|l| l.dense.is_none()) {
+            return Err(Error::invalid(
+                "the last layer must be a Dense layer (the model's outputs)",
+            ));
+        }
+        Ok(Sequential {
+            layers,
+            input_shape,
+            units: shape[0],
+            device,
+            compiled: None,
+            fast_path: true,
+        })
+    }
+}
+
+/// Keras names layers `dense`, `dense_1`, `dense_2`, ... (here counted per model).
+fn keras_name(base: &str, count: &mut usize) -> String {
+    let name = if *count == 0 {
+        base.to_string()
+    } else {
+        format!("{base}_{count}")
+    };
+    *count += 1;
+    name
+}
+
+/// One built layer: its Keras name and type, its output shape, and any weights.
+#[derive(Debug)]
+struct Built {
+    name: String,
+    kind: &'static str,
+    /// Shape of one sample's output (without the batch dimension).
+    output: Vec<i64>,
+    dense: Option<DenseWeights>,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    optimizer: OptimizerState,
+    loss: Loss,
+    metric: Metric,
+}
+
+/// A stack of layers with its weights on one device, Keras's `Sequential`.
+#[derive(Debug)]
+pub struct Sequential {
+    layers: Vec<Built>,
+    input_shape: Vec<i64>,
+    units: i64,
+    device: Device,
+    compiled: Option<Compiled>,
+    fast_path: bool,
+}
+
+/// Which step implementation `fit` uses; see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainingPath {
+    /// Explicit Dense gradients fused into in-place SGD updates.
+    Fused,
+    /// libtorch autograd and a separate optimizer update.
+    Autograd,
+}
+
+impl Sequential {
+    /// Starts a model: `Sequential::new().add(...).add(...).build(device)?`.
+    #[allow(clippy::new_ret_no_self)] // Keras's spelling; building needs the device first.
+    pub fn new() -> SequentialBuilder {
+        SequentialBuilder::default()
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Shape of one input sample, e.g. `(32, 32, 3)`.
+    pub fn input_shape(&self) -> Shape {
+        Shape(self.input_shape.clone())
+    }
+
+    /// Width of the output layer.
+    pub fn output_units(&self) -> i64 {
+        self.units
+    }
+
+    /// Chooses the optimizer, loss and metric, and resets the optimizer's state.
+    pub fn compile(
+        &mut self,
+        optimizer: impl Into<Optimizer>,
+        loss: Loss,
+        metric: Metric,
+    ) -> Result<()> {
+        let optimizer = OptimizerState::new(optimizer.into(), &self.parameters())?;
+        self.compiled = Some(Compiled {
+            optimizer,
+            loss,
+            metric,
+        });
+        Ok(())
+    }
+
+    /// Total number of weights.
+    pub fn count_params(&self) -> i64 {
+        self.dense_layers().map(DenseWeights::count_params).sum()
+    }
+
+    /// Keras's summary table; a cell ending in `model.summary()` shows it.
+    pub fn summary(&self) -> Summary {
+        let rows = self
+            .layers
+            .iter()
+            .map(|l| SummaryRow {
+                layer: format!("{} ({})", l.name, l.kind),
+                output_shape: batch_shape(&l.output),
+                params: l.dense.as_ref().map_or(0, DenseWeights::count_params),
+            })
+            .collect();
+        Summary {
+            model_name: "sequential".into(),
+            rows,
+            trainable_params: self.count_params(),
+            non_trainable_params: 0,
+        }
+    }
+
+    /// Copies of the weights on the CPU, in Keras's order and layout: each Dense layer's
+    /// kernel (`[inputs, units]`), then its bias.
+    pub fn get_weights(&self) -> Result<Vec<Tensor>> {
+        let mut out = Vec::new();
+        for d in self.dense_layers() {
+            let kernel = d.kernel.f_detach()?.f_tr()?.f_contiguous()?;
+            out.push(kernel.f_to_device_(Device::Cpu, Kind::Float, false, true)?);
+            out.push(
+                d.bias
+                    .f_detach()?
+                    .f_to_device_(Device::Cpu, Kind::Float, false, true)?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Turns the fused SGD path off (`false`) or back on (`true`, the default, which still
+    /// applies only where it fits). The environment variable `NOTEBOOK_KIT_FAST_PATH=0`
+    /// turns it off for every model.
+    pub fn set_fast_path(&mut self, enabled: bool) {
+        self.fast_path = enabled;
+    }
+
+    /// The step implementation the next `fit` will use, or `None` before `compile`.
+    pub fn training_path(&self) -> Option<TrainingPath> {
+        let compiled = self.compiled.as_ref()?;
+        let env_off = std::env::var("NOTEBOOK_KIT_FAST_PATH").is_ok_and(|v| v.trim() == "0");
+        let fits = compiled.optimizer.config.plain_sgd_rate().is_some()
+            && fused::supports(self.dense_layers());
+        Some(if self.fast_path && !env_off && fits {
+            TrainingPath::Fused
+        } else {
+            TrainingPath::Autograd
+        })
+    }
+
+    fn dense_layers(&self) -> impl Iterator<Item = &DenseWeights> {
+        self.layers.iter().filter_map(|l| l.dense.as_ref())
+    }
+
+    /// Shallow handles to every weight (kernel, bias, kernel, bias, ...).
+    fn parameters(&self) -> Vec<Tensor> {
+        self.dense_layers()
+            .flat_map(|d| [d.kernel.shallow_clone(), d.bias.shallow_clone()])
+            .collect()
+    }
+
+    /// Checks `x` against the input shape and returns it on the model's device as `f32`
+    /// (no copy when it already is).
+    fn prepare_inputs(&self, x: &Tensor, what: &str) -> Result<Tensor> {
+        let dims = x.size();
+        if dims.len() != self.input_shape.len() + 1 || dims[1..] != self.input_shape[..] {
+            let hint = if dims[..] == self.input_shape[..] {
+                " (one sample: add the batch dimension with x.unsqueeze(0))"
+            } else {
+                ""
+            };
+            return Err(Error::shape(format!(
+                "{what}: the model expects input of shape {}, got {}{hint}",
+                batch_shape(&self.input_shape),
+                x.shape()
+            )));
+        }
+        if !x.is_floating_point()
+            && !matches!(
+                x.kind(),
+                Kind::Uint8 | Kind::Int8 | Kind::Int16 | Kind::Int | Kind::Int64
+            )
+        {
+            return Err(Error::invalid(format!(
+                "{what}: inputs must be numbers, got {:?}",
+                x.kind()
+            )));
+        }
+        Ok(x.f_to_device_(self.device, Kind::Float, false, false)?)
+    }
+
+    /// Forward pass up to the last layer's pre-activation. Returns `(z, output
+    /// activation)`; the loss takes `z` so that softmax can use the fused log-softmax.
+    /// Without `differentiable` (evaluate, predict; call under `no_grad`) large layers take
+    /// the oneDNN path.
+    fn forward_logits(&self, x: &Tensor, differentiable: bool) -> Result<(Tensor, Activation)> {
+        let dense = |d: &DenseWeights, a: &Tensor| match differentiable {
+            true => d.pre_activation(a),
+            false => d.pre_activation_no_grad(a),
+        };
+        let batch = x.size()[0];
+        let (last, hidden) = self
+            .layers
+            .split_last()
+            .ok_or_else(|| Error::invalid("the model has no layers"))?;
+        let mut a = x.shallow_clone();
+        for layer in hidden {
+            a = match &layer.dense {
+                None => a.f_reshape([batch, layer.output[0]])?,
+                Some(d) => d.activation.apply(&dense(d, &a)?)?,
+            };
+        }
+        let d = last
+            .dense
+            .as_ref()
+            .ok_or_else(|| Error::invalid("the last layer must be a Dense layer"))?;
+        Ok((dense(d, &a)?, d.activation))
+    }
+}
+
+/// `(None, 32, 32, 3)`: a batch of samples of shape `sample`, as Keras prints it.
+fn batch_shape(sample: &[i64]) -> String {
+    let dims: Vec<String> = sample.iter().map(i64::to_string).collect();
+    format!("(None, {})", dims.join(", "))
+}
+
+/// Row-wise class numbers: for `[n, classes]` an `i64` tensor `[n]`, for one row
+/// `[classes]` a scalar (`np.argmax(y_pred[0])` in the lesson). An empty input gives an
+/// empty result rather than a panic.
+pub fn argmax(t: &Tensor) -> Tensor {
+    let empty = || Tensor::empty([0], (Kind::Int64, t.device()));
+    if t.dim() == 0 {
+        return Tensor::zeros([], (Kind::Int64, t.device()));
+    }
+    if t.numel() == 0 {
+        return empty();
+    }
+    t.f_argmax(-1, false).unwrap_or_else(|_| empty())
+}

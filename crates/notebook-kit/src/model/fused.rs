@@ -1,0 +1,97 @@
+//! The fused training step: explicit Dense gradients folded into in-place SGD updates.
+//!
+//! Why: with autograd, every step allocates a gradient buffer as large as each kernel
+//! (37 MB for the lesson's first layer), and libtorch's CPU allocator hands out fresh,
+//! untouched pages each time, so page faults cost more than the matmul that fills them
+//! (see STACK-NOTES.md). Plain SGD needs no gradient buffer at all:
+//! `W -= lr * dZ^T x` is one `addmm_` into `W` itself, if the small `dZ` is scaled by
+//! `-lr` first (`addmm_` here has no alpha). The forward pass skips autograd's bookkeeping
+//! and, for large layers on the CPU, uses oneDNN (see `DenseWeights::pre_activation_no_grad`).
+//!
+//! Autograd is still used for the loss head (`[batch, units]`, tiny), so every loss and
+//! output activation works unchanged. Hidden activations must be elementwise (their
+//! derivative is applied with the same kernels autograd uses).
+
+use tch::Tensor;
+
+use super::dense::DenseWeights;
+use super::loss::{Labels, Loss};
+use crate::error::{Error, Result};
+
+/// Can the fused step train this stack of Dense layers?
+pub(crate) fn supports<'a>(dense: impl Iterator<Item = &'a DenseWeights>) -> bool {
+    let layers: Vec<_> = dense.collect();
+    match layers.split_last() {
+        Some((_, hidden)) => hidden.iter().all(|d| d.activation.is_elementwise()),
+        None => false,
+    }
+}
+
+/// One SGD step with learning rate `rate` on batch `x`. Returns the batch's mean loss and
+/// the output layer's values (for the accuracy metric).
+pub(crate) fn sgd_step(
+    layers: &[&DenseWeights],
+    x: &Tensor,
+    labels: &Labels,
+    loss: Loss,
+    rate: f64,
+) -> Result<(Tensor, Tensor)> {
+    let (last, hidden) = layers
+        .split_last()
+        .ok_or_else(|| Error::invalid("the model has no Dense layer"))?;
+    let _no_grad = tch::no_grad_guard();
+
+    // Forward, keeping each layer's input: a kernel's gradient is dZ^T @ input.
+    // Flatten layers only reshape, and only the first one can change a shape.
+    let batch = x.size()[0];
+    let mut inputs = Vec::with_capacity(layers.len());
+    let mut a = x.f_reshape([batch, -1])?;
+    for d in hidden {
+        let z = d.pre_activation_no_grad(&a)?;
+        inputs.push(a);
+        a = d.activation.apply(&z)?;
+    }
+    let z = last.pre_activation_no_grad(&a)?;
+    inputs.push(a);
+
+    // Loss head with autograd: dLoss/dz for the last layer's pre-activations.
+    let (loss_value, mut dz) = tch::with_grad(|| -> Result<(Tensor, Tensor)> {
+        let z = z.f_detach()?.f_set_requires_grad(true)?;
+        let value = loss.compute(&z, last.activation, &labels.target)?;
+        let grads = Tensor::f_run_backward(&[&value], &[&z], false, false)?;
+        let dz = grads
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::invalid("internal: no gradient for the loss head"))?;
+        Ok((value.f_detach()?, dz))
+    })?;
+    let output = last.activation.apply(&z)?;
+
+    // Backward and update, last layer first. Each layer's input gradient is taken from its
+    // kernel before the kernel changes, exactly as autograd would.
+    for i in (0..layers.len()).rev() {
+        let d = layers[i];
+        let scaled = dz.f_mul_scalar(-rate)?;
+        let below = match i {
+            0 => None, // the network's input needs no gradient
+            _ => Some(
+                layers[i - 1]
+                    .activation
+                    .backward(&dz.f_mm(&d.kernel)?, &inputs[i])?,
+            ),
+        };
+        let _ = d
+            .kernel
+            .shallow_clone()
+            .f_addmm_(&scaled.f_tr()?, &inputs[i])?;
+        let _ = d
+            .bias
+            .shallow_clone()
+            .f_add_(&scaled.f_sum_dim_intlist(0, false, None)?)?;
+        match below {
+            Some(next) => dz = next,
+            None => break,
+        }
+    }
+    Ok((loss_value, output))
+}

@@ -1,0 +1,217 @@
+//! Optimizers with Keras's defaults and Keras's update formulas.
+
+use tch::Tensor;
+
+use crate::error::{Error, Result};
+
+/// Stochastic gradient descent, Keras's `SGD` (default learning rate 0.01).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sgd {
+    pub learning_rate: f64,
+    pub momentum: f64,
+    pub nesterov: bool,
+}
+
+impl Default for Sgd {
+    fn default() -> Self {
+        Sgd {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            nesterov: false,
+        }
+    }
+}
+
+impl Sgd {
+    pub fn new(learning_rate: f64) -> Self {
+        Sgd {
+            learning_rate,
+            ..Sgd::default()
+        }
+    }
+
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+}
+
+/// Keras's `Adam` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adam {
+    pub learning_rate: f64,
+    pub beta_1: f64,
+    pub beta_2: f64,
+    pub epsilon: f64,
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Adam {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+impl Adam {
+    pub fn new(learning_rate: f64) -> Self {
+        Adam {
+            learning_rate,
+            ..Adam::default()
+        }
+    }
+}
+
+/// The `optimizer=` of `compile`: `Sgd::default().into()` or `Adam::default().into()`;
+/// `compile` takes either directly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Optimizer {
+    Sgd(Sgd),
+    Adam(Adam),
+}
+
+impl From<Sgd> for Optimizer {
+    fn from(o: Sgd) -> Self {
+        Optimizer::Sgd(o)
+    }
+}
+
+impl From<Adam> for Optimizer {
+    fn from(o: Adam) -> Self {
+        Optimizer::Adam(o)
+    }
+}
+
+impl Optimizer {
+    pub(crate) fn validate(&self) -> Result<()> {
+        let ok = |v: f64| v.is_finite() && v >= 0.0;
+        let valid = match *self {
+            Optimizer::Sgd(s) => ok(s.learning_rate) && ok(s.momentum) && s.momentum < 1.0,
+            Optimizer::Adam(a) => {
+                ok(a.learning_rate)
+                    && (0.0..1.0).contains(&a.beta_1)
+                    && (0.0..1.0).contains(&a.beta_2)
+                    && ok(a.epsilon)
+            }
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(Error::invalid(format!(
+                "invalid optimizer settings {self:?}: rates must be finite and >= 0, momentum \
+                 and betas in [0, 1)"
+            )))
+        }
+    }
+
+    /// Plain SGD updates `w -= lr * g`, which the fused path can fold into its matmuls.
+    pub(crate) fn plain_sgd_rate(&self) -> Option<f64> {
+        match *self {
+            Optimizer::Sgd(s) if s.momentum == 0.0 => Some(s.learning_rate),
+            _ => None,
+        }
+    }
+}
+
+/// An optimizer with its per-weight state (velocities, moments, step count).
+#[derive(Debug)]
+pub(crate) struct OptimizerState {
+    pub config: Optimizer,
+    /// Adam's first moments, or SGD's velocities (empty for momentum 0).
+    m: Vec<Tensor>,
+    /// Adam's second moments.
+    v: Vec<Tensor>,
+    step: i64,
+}
+
+impl OptimizerState {
+    pub fn new(config: Optimizer, params: &[Tensor]) -> Result<Self> {
+        config.validate()?;
+        let zeros = || -> Result<Vec<Tensor>> {
+            params
+                .iter()
+                .map(|p| Ok(p.f_zeros_like()?.f_detach()?))
+                .collect()
+        };
+        let (m, v) = match config {
+            Optimizer::Sgd(s) if s.momentum == 0.0 => (Vec::new(), Vec::new()),
+            Optimizer::Sgd(_) => (zeros()?, Vec::new()),
+            Optimizer::Adam(_) => (zeros()?, zeros()?),
+        };
+        Ok(OptimizerState {
+            config,
+            m,
+            v,
+            step: 0,
+        })
+    }
+
+    /// Applies one update to every weight, in place, given its gradient. Takes the
+    /// gradients by value and reuses their memory for temporaries. Call under `no_grad`.
+    pub fn apply(&mut self, params: &mut [Tensor], grads: Vec<Tensor>) -> Result<()> {
+        self.step += 1;
+        match self.config {
+            Optimizer::Sgd(s) => {
+                for (i, (p, mut g)) in params.iter_mut().zip(grads).enumerate() {
+                    let _ = g.f_mul_scalar_(s.learning_rate)?; // g is now lr * g
+                    if s.momentum == 0.0 {
+                        let _ = p.f_sub_(&g)?;
+                        continue;
+                    }
+                    // Keras: v = momentum * v - lr * g; then w += v, or with Nesterov
+                    // w += momentum * v - lr * g.
+                    let v = &mut self.m[i];
+                    let _ = v.f_mul_scalar_(s.momentum)?;
+                    let _ = v.f_sub_(&g)?;
+                    if s.nesterov {
+                        let _ = p.f_add_(&v.f_mul_scalar(s.momentum)?)?;
+                        let _ = p.f_sub_(&g)?;
+                    } else {
+                        let _ = p.f_add_(v)?;
+                    }
+                }
+            }
+            Optimizer::Adam(a) => {
+                // Keras folds both bias corrections into the step size.
+                let t = self.step as f64;
+                let alpha =
+                    a.learning_rate * (1.0 - a.beta_2.powf(t)).sqrt() / (1.0 - a.beta_1.powf(t));
+                for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
+                    adam_update(p, g, &mut self.m[i], &mut self.v[i], &a, alpha)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keras's Adam step for one weight: `m += (g - m)(1 - b1)`, `v += (g² - v)(1 - b2)`,
+/// `w -= alpha * m / (sqrt(v) + eps)`. `lerp_` computes exactly `m + (g - m) * w`; doing
+/// the update in place, in 8 passes over memory instead of 12 with 8 temporaries, makes
+/// Adam's share of a small model's step about half as large.
+fn adam_update(
+    p: &mut Tensor,
+    mut g: Tensor,
+    m: &mut Tensor,
+    v: &mut Tensor,
+    a: &Adam,
+    alpha: f64,
+) -> Result<()> {
+    let _ = m.f_lerp_(&g, 1.0 - a.beta_1)?;
+    let _ = g.f_square_()?;
+    let _ = v.f_lerp_(&g, 1.0 - a.beta_2)?;
+    let mut denom = v.f_sqrt()?;
+    let _ = denom.f_add_scalar_(a.epsilon)?;
+    let mut step = m.f_div(&denom)?;
+    let _ = step.f_mul_scalar_(alpha)?;
+    let _ = p.f_sub_(&step)?;
+    Ok(())
+}
