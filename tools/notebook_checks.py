@@ -45,7 +45,9 @@ def check_lesson(nb):
         re.search(r"1563/1563 .* - loss: [0-9.]+ - accuracy: [0-9.]+", text) is not None,
         "no Keras-style fit line '1563/1563 ... - loss: … - accuracy: …'",
     )
-    timeit = r"[0-9.]+ (ns|µs|μs|ms|s|min|h) ± [0-9.]+ (ns|µs|μs|ms|s|min|h) per loop \(mean ± std\. dev\. of \d+ runs?, [0-9,]+ loops? each\)"
+    # IPython's _format_time: "44.5 s", "612 ns", "1.23 ms", and from a minute up "1min 25s", "2h 3min".
+    duration = r"(?:[0-9.]+ (?:ns|µs|μs|us|ms|s)|(?:\d+d ?)?(?:\d+h ?)?(?:\d+min ?)?(?:\d+s)?)"
+    timeit = duration + r" ± " + duration + r" per loop \(mean ± std\. dev\. of \d+ runs?, [0-9,]+ loops? each\)"
     expect(problems, re.search(timeit, text) is not None, "no timeit line in IPython's format")
     return problems
 
