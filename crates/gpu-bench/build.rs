@@ -5,6 +5,7 @@
 // without LD_LIBRARY_PATH.
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    tch_version();
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
         return;
     }
@@ -15,4 +16,21 @@ fn main() {
         println!("cargo:rustc-link-arg=-ltorch");
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
     }
+}
+
+/// Passes the resolved `tch` version (from the workspace's Cargo.lock) to the program as
+/// `TCH_VERSION`, for the report header: Cargo gives a binary its own version, not its
+/// dependencies'.
+fn tch_version() {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let lock = std::path::Path::new(&manifest_dir).join("../../Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock.display());
+    let text = std::fs::read_to_string(&lock).unwrap_or_default();
+    let version = text
+        .split("[[package]]")
+        .find(|block| block.lines().any(|l| l.trim() == "name = \"tch\""))
+        .and_then(|block| block.lines().find_map(|l| l.trim().strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+    println!("cargo:rustc-env=TCH_VERSION={version}");
 }

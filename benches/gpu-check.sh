@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The GPU check: gpu-bench on the CPU and on CUDA, 1 and 10 epochs, on a machine with an
+# NVIDIA GPU but no Rust toolchain and no network. Under 5 minutes.
+#
+# Two steps:
+#
+# 1. Here, on the build machine (after `cargo build --release -p gpu-bench`):
+#        benches/gpu-check.sh --prepare [CIFAR_DIR] [RECORDS_PER_FILE]
+#    writes benches/gpu-kit/ (git-ignored, ~42 MB): a stripped copy of
+#    target/release/gpu-bench (5 MB instead of ~90 MB of debug line tables) and a CIFAR-10
+#    slice, the first RECORDS_PER_FILE (default 2000) records of each batch file, i.e.
+#    10,000 training samples in the same binary format.
+#
+# 2. On the GPU machine, with benches/gpu-kit/ copied beside this script:
+#        bash benches/gpu-check.sh [DATA_DIR]
+#    DATA_DIR defaults to benches/gpu-kit/cifar-10-batches-bin; if that is missing too,
+#    random CIFAR-shaped data are generated (speed does not depend on pixel values; loss
+#    and accuracy then mean nothing). A full CIFAR-10 folder works as well.
+#    Results: the table on stdout, plus gpu-check.json and gpu-check.png in $OUT (or
+#    /tmp/gpu-check). Exit status: gpu-bench's (0 = both devices ran; 2 = CUDA missing).
+#
+# Environment (GPU machine): TORCH_LIB (default: the PyTorch 2.11.0+cu130 venv at
+# /opt/torch/.venv), TORCH_PYTHON (its python, for the PyTorch cross-check and the random
+# data), LIMIT (training samples, default 10000; 0 = all), EPOCHS (default 1,10).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+kit="$here/gpu-kit"
+cifar_files=(data_batch_1.bin data_batch_2.bin data_batch_3.bin data_batch_4.bin data_batch_5.bin test_batch.bin)
+
+if [[ "${1:-}" == "--prepare" ]]; then
+    src="${2:-${CIFAR10_DIR:-${NOTEBOOK_KIT_DATA:+$NOTEBOOK_KIT_DATA/cifar-10-batches-bin}}}"
+    records="${3:-2000}"
+    bin="$here/../target/release/gpu-bench"
+    [[ -x "$bin" ]] || { echo "gpu-check: build first: cargo build --release -p gpu-bench" >&2; exit 1; }
+    [[ -n "$src" && -f "$src/data_batch_1.bin" ]] || {
+        echo "gpu-check: give the CIFAR-10 folder: --prepare DIR (or set CIFAR10_DIR / NOTEBOOK_KIT_DATA)" >&2; exit 1; }
+    mkdir -p "$kit/cifar-10-batches-bin"
+    strip -o "$kit/gpu-bench" "$bin"
+    for f in "${cifar_files[@]}"; do
+        head -c $((records * 3073)) "$src/$f" > "$kit/cifar-10-batches-bin/$f"
+    done
+    if ldd "$kit/gpu-bench" | grep -q 'libtorch_cuda.so'; then
+        echo "ok: gpu-bench links libtorch_cuda.so"
+    else
+        echo "gpu-check: warning: gpu-bench does not link libtorch_cuda.so; CUDA will read as unavailable" >&2
+    fi
+    du -sh "$kit"
+    echo "now run on the GPU machine: bash benches/gpu-check.sh   (carry benches/gpu-kit)"
+    exit 0
+fi
+
+started=$SECONDS
+torch_lib="${TORCH_LIB:-/opt/torch/.venv/lib/python3.12/site-packages/torch/lib}"
+torch_python="${TORCH_PYTHON:-/opt/torch/.venv/bin/python}"
+export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+out="${OUT:-/tmp/gpu-check}"
+mkdir -p "$out"
+limit="${LIMIT:-10000}"
+epochs="${EPOCHS:-1,10}"
+
+bin="${GPU_BENCH:-$kit/gpu-bench}"
+[[ -x "$bin" ]] || bin="$here/../target/release/gpu-bench"
+[[ -x "$bin" ]] || { echo "gpu-check: no gpu-bench binary (run --prepare on the build machine and carry benches/gpu-kit)" >&2; exit 1; }
+[[ -d "$torch_lib" ]] || { echo "gpu-check: $torch_lib does not exist; set TORCH_LIB to torch's lib folder" >&2; exit 1; }
+
+echo "== machine"
+nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
+nproc
+echo "== libraries gpu-bench loads (libtorch_cuda must be among them)"
+ldd "$bin" | awk '{print $1, $2, $3}' | grep -E '^(libtorch|libc10|libcudart)' || true
+if ldd "$bin" | grep -q 'not found'; then
+    echo "gpu-check: missing libraries:" >&2
+    ldd "$bin" | grep 'not found' >&2
+    exit 1
+fi
+
+data="${1:-$kit/cifar-10-batches-bin}"
+if [[ ! -f "$data/data_batch_1.bin" ]]; then
+    data="$out/random-cifar"
+    echo "== no CIFAR-10 folder; generating random CIFAR-shaped data in $data (loss/accuracy meaningless)"
+    "$torch_python" - "$data" 2000 <<'PY'
+import os, sys
+folder, records = sys.argv[1], int(sys.argv[2])
+os.makedirs(folder, exist_ok=True)
+names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+for name in names:
+    with open(os.path.join(folder, name), "wb") as f:
+        for i in range(records):
+            f.write(bytes([i % 10]) + os.urandom(3072))
+PY
+fi
+
+echo "== gpu-bench: cpu and cuda, epochs $epochs, limit $limit"
+limit_args=()
+[[ "$limit" != 0 ]] && limit_args=(--limit "$limit")
+status=0
+timeout 240 "$bin" --data "$data" --devices cpu,cuda --epochs "$epochs" --repeat 1 ${limit_args[@]+"${limit_args[@]}"} \
+    --json "$out/gpu-check.json" --chart "$out/gpu-check.png" || status=$?
+
+# A cross-check on the same GPU with the same torch: PyTorch eager, same model and data.
+if [[ -x "$torch_python" && $((SECONDS - started)) -lt 200 ]]; then
+    echo "== PyTorch reference on cuda (benches/pytorch_lesson.py)"
+    timeout 60 "$torch_python" "$here/pytorch_lesson.py" --data "$data" --device cuda --epochs "$epochs" \
+        ${limit_args[@]+"${limit_args[@]}"} | tee "$out/pytorch-cuda.jsonl" || echo "(PyTorch reference failed or timed out)"
+fi
+
+echo "== done in $((SECONDS - started)) s; gpu-bench exit status $status; files in $out"
+exit "$status"
