@@ -22,7 +22,7 @@ suite() {
     else failed=$((failed + 1)); echo "==== $name: FAILED ($((SECONDS - start)) s)"; fi
 }
 
-suite "rust tests" cargo test --workspace --locked
+suite "rust tests" cargo test --workspace --locked --no-fail-fast
 suite "runner self-tests" "$NOTEBOOK_KIT_HOME/venv/bin/python" tools/test_notebook_runner.py
 suite "notebooks" "$NOTEBOOK_KIT_HOME/venv/bin/python" tools/notebook_runner.py
 

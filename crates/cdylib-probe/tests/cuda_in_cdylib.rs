@@ -10,10 +10,9 @@ use std::ffi::{c_char, CStr};
 use std::path::PathBuf;
 
 fn cdylib_path() -> PathBuf {
-    // Integration tests live in target/<profile>/deps; the cdylib is one level up.
+    // Integration tests live in target/<profile>/deps, beside the cdylib cargo built for them.
     let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    profile_dir.join("libcdylib_probe.so")
+    exe.parent().unwrap().join("libcdylib_probe.so")
 }
 
 fn report() -> HashMap<String, String> {
