@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use notebook_kit::device::synchronize_device;
+use notebook_kit::model::TrainingPath;
 use notebook_kit::prelude::*;
 
 use crate::cli::{Dataset, ModelKind};
@@ -147,18 +148,30 @@ pub fn timed_fit(spec: &ModelSpec, data: &DeviceData, epochs: usize, batch_size:
     Ok(Run { seconds, loss: last(&history.loss), accuracy: last(&history.accuracy) })
 }
 
+/// What the warm-up found.
+#[derive(Debug, Clone, Copy)]
+pub struct WarmUp {
+    pub seconds: f64,
+    /// How notebook-kit trains this model (see its `model` module): "fused SGD" or "autograd".
+    pub training_path: &'static str,
+}
+
 /// One training step on a throwaway model, so that one-time costs (loading CUDA kernels,
 /// creating the cuBLAS handle, the allocator's first blocks, OpenMP's thread pool) do not
-/// land in the first timed run. Returns its seconds.
-pub fn warm_up(spec: &ModelSpec, data: &DeviceData, batch_size: usize) -> Result<f64> {
+/// land in the first timed run.
+pub fn warm_up(spec: &ModelSpec, data: &DeviceData, batch_size: usize) -> Result<WarmUp> {
     let mut model = spec.build(data.device)?;
+    let training_path = match model.training_path() {
+        Some(TrainingPath::Fused) => "fused SGD",
+        _ => "autograd",
+    };
     let n = (batch_size as i64).min(data.x.size()[0]);
     let (x, y) = (data.x.f_narrow(0, 0, n)?, data.y.f_narrow(0, 0, n)?);
     synchronize_device(data.device);
     let start = Instant::now();
     model.fit(&x, &y, Fit::epochs(1).batch_size(batch_size).verbose(false))?;
     synchronize_device(data.device);
-    Ok(start.elapsed().as_secs_f64())
+    Ok(WarmUp { seconds: start.elapsed().as_secs_f64(), training_path })
 }
 
 /// Tries of the matmul-rate measurement; the best counts.

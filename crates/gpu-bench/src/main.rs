@@ -198,8 +198,8 @@ fn bench_device(
         }
     };
 
-    let warmup_seconds = bench::warm_up(spec, &data, options.batch_size)?;
-    eprintln!("{label}: warm-up step {warmup_seconds:.3} s");
+    let warm_up = bench::warm_up(spec, &data, options.batch_size)?;
+    eprintln!("{label}: warm-up step {:.3} s ({})", warm_up.seconds, warm_up.training_path);
 
     let mut results = Vec::new();
     for &epochs in &options.epochs {
@@ -222,7 +222,8 @@ fn bench_device(
         device,
         name: notebook_kit::device::describe(device),
         transfer_seconds: data.transfer_seconds,
-        warmup_seconds,
+        warmup_seconds: warm_up.seconds,
+        training_path: warm_up.training_path,
         gemm,
         results,
     })

@@ -52,6 +52,8 @@ pub struct DeviceResult {
     pub name: String,
     pub transfer_seconds: f64,
     pub warmup_seconds: f64,
+    /// notebook-kit's step implementation: "fused SGD" or "autograd".
+    pub training_path: &'static str,
     pub gemm: Option<GemmRate>,
     pub results: Vec<EpochRuns>,
 }
@@ -253,9 +255,10 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "{}: {}; {gemm}; warm-up step {:.3} s (not timed); data to device {:.3} s (once)",
+                "{}: {}; {gemm}; training path {}; warm-up step {:.3} s (not timed); data to device {:.3} s (once)",
                 device_label(d.device),
                 d.name,
+                d.training_path,
                 d.warmup_seconds,
                 d.transfer_seconds
             );
@@ -313,6 +316,7 @@ impl Report {
                     "device": device_label(d.device),
                     "name": d.name,
                     "warmup_seconds": d.warmup_seconds,
+                    "training_path": d.training_path,
                     "transfer_seconds": d.transfer_seconds,
                     "gemm": d.gemm.map(|g| json!({"size": g.size, "gflops": g.gflops, "seconds": g.seconds})),
                 })

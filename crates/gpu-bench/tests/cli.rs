@@ -62,6 +62,7 @@ fn gpu_bench(args: &[&str]) -> Output {
         .env_remove("NOTEBOOK_KIT_DATA")
         .env_remove("CIFAR10_DIR")
         .env_remove("FASHION_MNIST_DIR")
+        .env_remove("NOTEBOOK_KIT_FAST_PATH")
         .output()
         .expect("gpu-bench runs")
 }
@@ -130,6 +131,7 @@ fn cpu_run_prints_the_table_and_writes_json_and_chart() {
 
     let value: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(value["config"]["model"], "lesson");
+    assert_eq!(value["devices"][0]["training_path"], "fused SGD");
     assert_eq!(value["config"]["samples"], 320);
     assert_eq!(value["config"]["steps_per_epoch"], 10);
     assert_eq!(value["flops"]["per_sample"], 54_924_000.0);
@@ -171,6 +173,7 @@ fn fashion_mnist_exercise_model_runs() {
     let value: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(value["config"]["samples"], 48);
     assert_eq!(value["config"]["steps_per_epoch"], 3);
+    assert_eq!(value["devices"][0]["training_path"], "autograd", "Adam has no fused path");
     // No matmul measurement asked for: no percentage rather than a made-up one.
     assert!(value["runs"][0]["percent_of_peak"].is_null());
 }
