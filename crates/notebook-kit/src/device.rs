@@ -107,8 +107,8 @@ pub fn why_no_cuda() -> Option<String> {
         CudaLoad::Failed(why) => format!("libtorch_cuda.so failed to load: {why}"),
     };
     Some(format!(
-        "{reason}. To train on a GPU, run this notebook on a machine with an NVIDIA GPU and \
-         driver, after `./kernel-setup.sh` (check with `./kernel-setup.sh --check`)."
+        "{reason}. To train on a GPU, use a machine with an NVIDIA GPU and driver; \
+         `./kernel-setup.sh --check` shows what this setup sees."
     ))
 }
 
