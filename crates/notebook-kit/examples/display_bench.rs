@@ -19,18 +19,7 @@ use notebook_kit::timing::{Comparison, Timing};
 use notebook_kit::Result;
 use tch::{Device, Kind, Tensor};
 
-const CLASSES: [&str; 10] = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-];
+use notebook_kit::data::cifar10::CLASSES;
 
 fn main() -> Result<()> {
     let save_dir = std::env::args().skip_while(|a| a != "--save").nth(1);

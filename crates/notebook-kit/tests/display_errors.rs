@@ -8,18 +8,7 @@ use notebook_kit::model::History;
 use notebook_kit::Error;
 use tch::{Device, Kind, Tensor};
 
-const CLASSES: [&str; 10] = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-];
+use notebook_kit::data::cifar10::CLASSES;
 
 fn images(n: i64) -> Tensor {
     Tensor::zeros([n, 32, 32, 3], (Kind::Uint8, Device::Cpu))

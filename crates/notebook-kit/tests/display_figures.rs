@@ -7,18 +7,7 @@ use notebook_kit::display::{
 use notebook_kit::model::History;
 use tch::{Device, Kind, Tensor};
 
-const CLASSES: [&str; 10] = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-];
+use notebook_kit::data::cifar10::CLASSES;
 const WHITE: [u8; 3] = [255, 255, 255];
 const BLUE: [u8; 3] = [31, 119, 180];
 const ORANGE: [u8; 3] = [255, 127, 14];
