@@ -18,65 +18,23 @@
 //!
 //! Runs of different cases are interleaved (round-robin), so that a slow spell on a shared
 //! machine hits them alike; the table reports each case's median epoch time (training only).
-//! Data come from `$NOTEBOOK_KIT_DATA` or `<repo>/../shared/data`.
+//! Data come from the kit's loaders (`$NOTEBOOK_KIT_DATA`, `$CIFAR10_DIR`, ..., the cache).
 
-use std::io::Read;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use notebook_kit::prelude::*;
 
-fn data_root() -> PathBuf {
-    std::env::var_os("NOTEBOOK_KIT_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
-}
-
-fn read(path: PathBuf) -> Result<Vec<u8>> {
-    std::fs::read(&path).map_err(|e| Error::DataNotFound(format!("{}: {e}", path.display())))
-}
-
 /// CIFAR-10 training set, scaled, one-hot: `[50000, 32, 32, 3]`, `[50000, 10]`.
+/// The loaders honour `NOTEBOOK_KIT_DATA` / `CIFAR10_DIR`.
 fn cifar10() -> Result<(Tensor, Tensor)> {
-    let mut bytes = Vec::new();
-    for i in 1..=5 {
-        bytes.extend(read(
-            data_root().join(format!("cifar-10-batches-bin/data_batch_{i}.bin")),
-        )?);
-    }
-    let records = Tensor::from_slice(&bytes).view([50000, 3073]);
-    let y = records.select(1, 0).to_kind(Kind::Int64).onehot(10);
-    let x = records
-        .narrow(1, 1, 3072)
-        .view([50000, 3, 32, 32])
-        .permute([0, 2, 3, 1])
-        .contiguous();
-    Ok((x.to_kind(Kind::Float) / 255.0, y))
-}
-
-/// One gzipped IDX file: its dimensions and bytes.
-fn idx(name: &str) -> Result<(Vec<i64>, Vec<u8>)> {
-    let gz = read(data_root().join("fashion-mnist").join(name))?;
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_end(&mut raw)
-        .map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?;
-    let rank = raw[3] as usize;
-    let dims: Vec<i64> = (0..rank)
-        .map(|i| u32::from_be_bytes(raw[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as i64)
-        .collect();
-    Ok((dims, raw[4 + 4 * rank..].to_vec()))
+    let ((x, y), _) = notebook_kit::data::cifar10::load_data()?;
+    Ok((scale(&x)?, to_categorical(&y, 10)?))
 }
 
 /// Fashion-MNIST training set: `x [60000, 784]` f32 in [0, 1], `y [60000]` u8.
 fn fashion_mnist() -> Result<(Tensor, Tensor)> {
-    let (dims, pixels) = idx("train-images-idx3-ubyte.gz")?;
-    let (_, labels) = idx("train-labels-idx1-ubyte.gz")?;
-    let x = Tensor::from_slice(&pixels)
-        .view([dims[0], dims[1] * dims[2]])
-        .to_kind(Kind::Float)
-        / 255.0;
-    Ok((x, Tensor::from_slice(&labels)))
+    let ((x, y), _) = notebook_kit::data::fashion_mnist::load_data()?;
+    Ok((scale(&x)?.f_reshape([-1, 784])?, y))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
