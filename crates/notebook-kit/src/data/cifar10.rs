@@ -5,7 +5,7 @@
 //! blue 32x32 planes, row-major).
 
 use super::download::{download_file, extract_tar_gz, PrintLines};
-use super::locate::{self, DataSet, Found, Origin};
+use super::locate::{self, DataSet, Origin};
 use super::view::{advise_huge_pages, bytes_mut};
 use super::Split;
 use crate::{Error, Result};
@@ -69,17 +69,7 @@ const DATA_SET: DataSet = DataSet {
 /// Returns `((x_train, y_train), (x_test, y_test))`: x `u8 (50000, 32, 32, 3)` and
 /// `(10000, 32, 32, 3)`, y `u8 (50000, 1)` and `(10000, 1)`.
 pub fn load_data() -> Result<Split> {
-    match locate::find(&DATA_SET)? {
-        Found::Ready(dir) => read_folder(&dir),
-        Found::NotFound { cache, looked_in } => {
-            if locate::offline() {
-                return Err(locate::not_found_offline(&DATA_SET, &looked_in));
-            }
-            let dir = download_into(&cache, URL, MD5)
-                .map_err(|e| locate::explain_download_failure(&DATA_SET, e))?;
-            read_folder(&dir)
-        }
-    }
+    locate::load_or_download(&DATA_SET, |cache| download_into(cache, URL, MD5), read_folder)
 }
 
 /// Loads CIFAR-10 from `dir`, the folder holding `data_batch_1.bin` etc. Never downloads.

@@ -5,7 +5,7 @@
 
 use super::download::{download_file, PrintLines};
 use super::idx::{read_idx, IMAGES_MAGIC, LABELS_MAGIC};
-use super::locate::{self, DataSet, Found, Origin};
+use super::locate::{self, DataSet, Origin};
 use super::view::bytes;
 use super::Split;
 use crate::{Error, Result};
@@ -73,17 +73,8 @@ const DATA_SET: DataSet = DataSet {
 /// Returns `((x_train, y_train), (x_test, y_test))`: x `u8 (60000, 28, 28)` and
 /// `(10000, 28, 28)`, y `u8 (60000,)` and `(10000,)`.
 pub fn load_data() -> Result<Split> {
-    match locate::find(&DATA_SET)? {
-        Found::Ready(dir) => read_folder(&dir),
-        Found::NotFound { cache, looked_in } => {
-            if locate::offline() {
-                return Err(locate::not_found_offline(&DATA_SET, &looked_in));
-            }
-            let dir = download_into(&cache.join(FOLDER), BASE_URL, &FILES)
-                .map_err(|e| locate::explain_download_failure(&DATA_SET, e))?;
-            read_folder(&dir)
-        }
-    }
+    let download = |cache: &Path| download_into(&cache.join(FOLDER), BASE_URL, &FILES);
+    locate::load_or_download(&DATA_SET, download, read_folder)
 }
 
 /// Loads Fashion-MNIST from `dir`, the folder holding the four IDX files. Never downloads.

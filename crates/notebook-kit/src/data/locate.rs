@@ -144,13 +144,32 @@ pub(crate) fn find(set: &DataSet) -> Result<Found> {
     Ok(Found::NotFound { cache, looked_in })
 }
 
+/// Steps 2 to 5 for a data set: the folder `find` gives, or else the one `download`
+/// fills in the cache (unless downloads are off), read with `read`.
+pub(crate) fn load_or_download<T>(
+    set: &DataSet,
+    download: impl FnOnce(&Path) -> Result<PathBuf>,
+    read: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    match find(set)? {
+        Found::Ready(dir) => read(&dir),
+        Found::NotFound { cache, looked_in } => {
+            if offline() {
+                return Err(not_found_offline(set, &looked_in));
+            }
+            let dir = download(&cache).map_err(|e| explain_download_failure(set, e))?;
+            read(&dir)
+        }
+    }
+}
+
 /// Whether the user has turned downloads off with `NOTEBOOK_KIT_OFFLINE=1`.
-pub(crate) fn offline() -> bool {
+fn offline() -> bool {
     env_var(OFFLINE_VAR).is_some_and(|v| v != "0")
 }
 
 /// The error when nothing was found and downloads are off.
-pub(crate) fn not_found_offline(set: &DataSet, looked_in: &[PathBuf]) -> Error {
+fn not_found_offline(set: &DataSet, looked_in: &[PathBuf]) -> Error {
     Error::DataNotFound(format!(
         "{} is not on this machine (looked in {}) and downloads are off (${OFFLINE_VAR} is set). \
          To use a copy on disk, {}; or unset {OFFLINE_VAR} to allow the download into the cache.",
@@ -165,7 +184,7 @@ pub(crate) fn not_found_offline(set: &DataSet, looked_in: &[PathBuf]) -> Error {
 }
 
 /// Adds what to do to a failed download.
-pub(crate) fn explain_download_failure(set: &DataSet, e: Error) -> Error {
+fn explain_download_failure(set: &DataSet, e: Error) -> Error {
     match e {
         Error::Download { url, message } => Error::Download {
             url,
