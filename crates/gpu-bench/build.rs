@@ -29,7 +29,11 @@ fn tch_version() {
     let version = text
         .split("[[package]]")
         .find(|block| block.lines().any(|l| l.trim() == "name = \"tch\""))
-        .and_then(|block| block.lines().find_map(|l| l.trim().strip_prefix("version = ")))
+        .and_then(|block| {
+            block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("version = "))
+        })
         .map(|v| v.trim_matches('"').to_string())
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=TCH_VERSION={version}");

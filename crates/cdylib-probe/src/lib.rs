@@ -25,7 +25,9 @@ pub unsafe extern "C" fn notebook_kit_cuda_report(buf: *mut c_char, len: usize) 
         notebook_kit::device::is_built_with_cuda(),
         notebook_kit::device::cuda_is_available(),
         notebook_kit::device::cuda_device_count(),
-        notebook_kit::device::torch_lib_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+        notebook_kit::device::torch_lib_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
         notebook_kit::device::why_no_cuda().unwrap_or_default(),
     );
     let bytes = report.as_bytes();

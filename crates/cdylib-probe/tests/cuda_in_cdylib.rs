@@ -39,14 +39,25 @@ fn cuda_backend_is_loaded_into_a_cdylib_host() {
     let r = report();
     eprintln!("{r:#?}");
     let lib_dir = PathBuf::from(&r["torch_lib_dir"]);
-    assert!(lib_dir.join("libtorch_cpu.so").exists(), "torch lib dir not found: {r:?}");
-    assert!(!std::fs::read_to_string("/proc/self/maps").unwrap().is_empty());
+    assert!(
+        lib_dir.join("libtorch_cpu.so").exists(),
+        "torch lib dir not found: {r:?}"
+    );
+    assert!(!std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .is_empty());
 
     if lib_dir.join("libtorch_cuda.so").exists() {
         // The situation evcxr is in: the link dropped the CUDA backend...
-        assert_eq!(r["mapped_before"], "false", "libtorch_cuda.so was already linked: the test proves nothing");
+        assert_eq!(
+            r["mapped_before"], "false",
+            "libtorch_cuda.so was already linked: the test proves nothing"
+        );
         // ...and notebook-kit brings it back.
-        assert_eq!(r["mapped_after"], "true", "libtorch_cuda.so was not loaded: {r:?}");
+        assert_eq!(
+            r["mapped_after"], "true",
+            "libtorch_cuda.so was not loaded: {r:?}"
+        );
         assert_eq!(r["built_with_cuda"], "true");
     } else {
         assert_eq!(r["built_with_cuda"], "false");
@@ -59,6 +70,9 @@ fn cuda_backend_is_loaded_into_a_cdylib_host() {
         assert!(r["why_no_cuda"].is_empty());
     } else if r["cuda_available"] == "false" {
         assert_eq!(r["device_count"], "0");
-        assert!(r["why_no_cuda"].contains("GPU"), "the no-GPU message must say why: {r:?}");
+        assert!(
+            r["why_no_cuda"].contains("GPU"),
+            "the no-GPU message must say why: {r:?}"
+        );
     }
 }

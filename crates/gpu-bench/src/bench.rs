@@ -73,7 +73,10 @@ impl ModelSpec {
             ModelKind::Lesson => SGD_UPDATE,
             _ => ADAM_UPDATE,
         };
-        Architecture { dense, update_flops_per_param: update }
+        Architecture {
+            dense,
+            update_flops_per_param: update,
+        }
     }
 
     /// A fresh, compiled model on `device`, always with the same starting weights.
@@ -117,7 +120,12 @@ impl DeviceData {
         let start = Instant::now();
         let (x, y) = (x.f_to_device(device)?, y.f_to_device(device)?);
         synchronize_device(device);
-        Ok(DeviceData { device, x, y, transfer_seconds: start.elapsed().as_secs_f64() })
+        Ok(DeviceData {
+            device,
+            x,
+            y,
+            transfer_seconds: start.elapsed().as_secs_f64(),
+        })
     }
 
     pub fn samples(&self) -> usize {
@@ -135,17 +143,30 @@ pub struct Run {
 }
 
 /// Trains a fresh model for `epochs` and times it; building the model is not timed.
-pub fn timed_fit(spec: &ModelSpec, data: &DeviceData, epochs: usize, batch_size: usize) -> Result<Run> {
+pub fn timed_fit(
+    spec: &ModelSpec,
+    data: &DeviceData,
+    epochs: usize,
+    batch_size: usize,
+) -> Result<Run> {
     let mut model = spec.build(data.device)?;
     // CUDA work is queued asynchronously: wait for it before each clock reading, so the
     // clock measures finished training rather than kernel launches.
     synchronize_device(data.device);
     let start = Instant::now();
-    let history = model.fit(&data.x, &data.y, Fit::epochs(epochs).batch_size(batch_size).verbose(false))?;
+    let history = model.fit(
+        &data.x,
+        &data.y,
+        Fit::epochs(epochs).batch_size(batch_size).verbose(false),
+    )?;
     synchronize_device(data.device);
     let seconds = start.elapsed().as_secs_f64();
     let last = |v: &[f64]| v.last().copied().unwrap_or(f64::NAN);
-    Ok(Run { seconds, loss: last(&history.loss), accuracy: last(&history.accuracy) })
+    Ok(Run {
+        seconds,
+        loss: last(&history.loss),
+        accuracy: last(&history.accuracy),
+    })
 }
 
 /// What the warm-up found.
@@ -171,7 +192,10 @@ pub fn warm_up(spec: &ModelSpec, data: &DeviceData, batch_size: usize) -> Result
     let start = Instant::now();
     model.fit(&x, &y, Fit::epochs(1).batch_size(batch_size).verbose(false))?;
     synchronize_device(data.device);
-    Ok(WarmUp { seconds: start.elapsed().as_secs_f64(), training_path })
+    Ok(WarmUp {
+        seconds: start.elapsed().as_secs_f64(),
+        training_path,
+    })
 }
 
 /// Tries of the matmul-rate measurement; the best counts.
@@ -205,5 +229,9 @@ pub fn measure_gemm(device: Device, size: i64) -> Result<GemmRate> {
         best = best.min(start.elapsed().as_secs_f64());
     }
     let flops = 2.0 * (size as f64).powi(3);
-    Ok(GemmRate { size, gflops: flops / best / 1e9, seconds: began.elapsed().as_secs_f64() })
+    Ok(GemmRate {
+        size,
+        gflops: flops / best / 1e9,
+        seconds: began.elapsed().as_secs_f64(),
+    })
 }

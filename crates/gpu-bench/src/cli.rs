@@ -87,7 +87,10 @@ impl Dataset {
         match text.to_ascii_lowercase().as_str() {
             "cifar10" | "cifar-10" => Ok(Dataset::Cifar10),
             "fashion-mnist" | "fashion_mnist" | "fashionmnist" => Ok(Dataset::FashionMnist),
-            _ => Err(UsageError(format!("unknown dataset '{text}'; choose one of: {}", Self::NAMES))),
+            _ => Err(UsageError(format!(
+                "unknown dataset '{text}'; choose one of: {}",
+                Self::NAMES
+            ))),
         }
     }
 
@@ -126,7 +129,10 @@ impl ModelKind {
             "lesson" => Ok(ModelKind::Lesson),
             "exercise-1" | "exercise1" => Ok(ModelKind::Exercise1),
             "exercise-5" | "exercise5" => Ok(ModelKind::Exercise5),
-            _ => Err(UsageError(format!("unknown model '{text}'; choose one of: {}", Self::NAMES))),
+            _ => Err(UsageError(format!(
+                "unknown model '{text}'; choose one of: {}",
+                Self::NAMES
+            ))),
         }
     }
 
@@ -218,7 +224,10 @@ where
             "--json" => json = Some(PathBuf::from(non_empty(&name, value()?)?)),
             "--chart" => {
                 let path = PathBuf::from(non_empty(&name, value()?)?);
-                if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+                if !path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+                {
                     return Err(UsageError(format!(
                         "--chart writes a PNG image; give a file name ending in .png, not '{}'",
                         path.display()
@@ -228,14 +237,26 @@ where
             }
             "--gemm-size" => {
                 let text = value()?;
-                gemm_size = Some(text.trim().parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                    UsageError(format!("--gemm-size expects a whole number >= 0, got '{text}'"))
-                })?);
+                gemm_size = Some(
+                    text.trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| *n >= 0)
+                        .ok_or_else(|| {
+                            UsageError(format!(
+                                "--gemm-size expects a whole number >= 0, got '{text}'"
+                            ))
+                        })?,
+                );
             }
             other if other.starts_with('-') => {
                 return Err(UsageError(format!("unknown option '{other}' (see --help)")));
             }
-            other => return Err(UsageError(format!("unexpected argument '{other}' (options start with --; see --help)"))),
+            other => {
+                return Err(UsageError(format!(
+                    "unexpected argument '{other}' (options start with --; see --help)"
+                )))
+            }
         }
     }
 
@@ -290,14 +311,20 @@ fn parse_list<T: PartialEq>(
 }
 
 fn parse_devices(text: &str) -> Result<Vec<Device>, UsageError> {
-    parse_list("--devices", text, |part| match part.to_ascii_lowercase().as_str() {
-        "cpu" => Ok(Device::Cpu),
-        "cuda" | "gpu" => Ok(Device::Cuda(0)),
-        other => other
-            .strip_prefix("cuda:")
-            .and_then(|i| i.parse::<usize>().ok())
-            .map(Device::Cuda)
-            .ok_or_else(|| UsageError(format!("unknown device '{part}'; choose from: cpu, cuda, cuda:N"))),
+    parse_list("--devices", text, |part| {
+        match part.to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse::<usize>().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "unknown device '{part}'; choose from: cpu, cuda, cuda:N"
+                    ))
+                }),
+        }
     })
 }
 
@@ -334,14 +361,26 @@ mod tests {
         assert_eq!(o.model, ModelKind::Lesson);
         assert_eq!((o.epochs.clone(), o.batch_size, o.repeat), (vec![1], 32, 1));
         assert!(o.devices.is_none());
-        assert_eq!(run(&["--dataset", "fashion-mnist"]).model, ModelKind::Exercise1);
+        assert_eq!(
+            run(&["--dataset", "fashion-mnist"]).model,
+            ModelKind::Exercise1
+        );
     }
 
     #[test]
     fn lists_and_inline_values() {
-        let o = run(&["--epochs=1,10,1", "--devices", "cpu,cuda,cuda:1", "--limit", "64"]);
+        let o = run(&[
+            "--epochs=1,10,1",
+            "--devices",
+            "cpu,cuda,cuda:1",
+            "--limit",
+            "64",
+        ]);
         assert_eq!(o.epochs, vec![1, 10]);
-        assert_eq!(o.devices, Some(vec![Device::Cpu, Device::Cuda(0), Device::Cuda(1)]));
+        assert_eq!(
+            o.devices,
+            Some(vec![Device::Cpu, Device::Cuda(0), Device::Cuda(1)])
+        );
         assert_eq!(o.limit, Some(64));
     }
 

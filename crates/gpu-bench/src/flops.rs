@@ -38,7 +38,10 @@ impl Architecture {
 
     /// Weights and biases.
     pub fn parameters(&self) -> f64 {
-        self.dense.iter().map(|&(inputs, units)| (inputs * units + units) as f64).sum()
+        self.dense
+            .iter()
+            .map(|&(inputs, units)| (inputs * units + units) as f64)
+            .sum()
     }
 
     /// FLOPs of one optimizer step (once per batch, whatever the batch size).
@@ -48,7 +51,8 @@ impl Architecture {
 
     /// FLOPs of one epoch over `samples` samples in batches of `batch_size`.
     pub fn per_epoch(&self, samples: usize, batch_size: usize) -> f64 {
-        samples as f64 * self.per_sample() + steps_per_epoch(samples, batch_size) as f64 * self.per_update()
+        samples as f64 * self.per_sample()
+            + steps_per_epoch(samples, batch_size) as f64 * self.per_update()
     }
 }
 
@@ -62,7 +66,10 @@ mod tests {
     use super::*;
 
     fn lesson() -> Architecture {
-        Architecture { dense: vec![(3072, 3000), (3000, 1000), (1000, 10)], update_flops_per_param: SGD_UPDATE }
+        Architecture {
+            dense: vec![(3072, 3000), (3000, 1000), (1000, 10)],
+            update_flops_per_param: SGD_UPDATE,
+        }
     }
 
     #[test]
@@ -78,9 +85,15 @@ mod tests {
 
     #[test]
     fn first_layer_has_no_input_gradient() {
-        let one = Architecture { dense: vec![(10, 10)], update_flops_per_param: 0.0 };
+        let one = Architecture {
+            dense: vec![(10, 10)],
+            update_flops_per_param: 0.0,
+        };
         assert_eq!(one.per_sample(), 400.0);
-        let two = Architecture { dense: vec![(10, 10), (10, 10)], update_flops_per_param: 0.0 };
+        let two = Architecture {
+            dense: vec![(10, 10), (10, 10)],
+            update_flops_per_param: 0.0,
+        };
         assert_eq!(two.per_sample(), 400.0 + 600.0);
     }
 }

@@ -14,7 +14,11 @@ pub struct Gpu {
 impl Gpu {
     pub fn describe(&self) -> String {
         match self.memory_bytes {
-            Some(bytes) => format!("{} ({:.0} GiB)", self.name, bytes as f64 / (1u64 << 30) as f64),
+            Some(bytes) => format!(
+                "{} ({:.0} GiB)",
+                self.name,
+                bytes as f64 / (1u64 << 30) as f64
+            ),
             None => self.name.clone(),
         }
     }
@@ -42,7 +46,11 @@ impl Machine {
         let gpus = device::devices()
             .into_iter()
             .filter_map(|d| match d.device {
-                tch::Device::Cuda(index) => Some(Gpu { index, name: d.description, memory_bytes: d.memory_bytes }),
+                tch::Device::Cuda(index) => Some(Gpu {
+                    index,
+                    name: d.description,
+                    memory_bytes: d.memory_bytes,
+                }),
                 _ => None,
             })
             .collect();
@@ -63,7 +71,12 @@ impl Machine {
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|| "unknown".to_string())
 }
 
@@ -76,7 +89,12 @@ pub fn process_age() -> Option<f64> {
     let after_name = stat.rsplit_once(')')?.1;
     // Field 22, starttime, is the 20th after the name: clock ticks after boot.
     let start_ticks: f64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
     // SAFETY: sysconf only reads a system constant.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if ticks_per_second <= 0 {
@@ -94,7 +112,10 @@ pub fn utc_now() -> String {
 }
 
 fn format_utc(unix_seconds: i64) -> String {
-    let (days, secs) = (unix_seconds.div_euclid(86_400), unix_seconds.rem_euclid(86_400));
+    let (days, secs) = (
+        unix_seconds.div_euclid(86_400),
+        unix_seconds.rem_euclid(86_400),
+    );
     // Howard Hinnant's civil_from_days: days since 1970-01-01 to (year, month, day).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

@@ -35,7 +35,9 @@ fn main() -> ExitCode {
     let startup = machine::process_age();
     // Arguments that are not valid UTF-8 become lossy text (and then an error naming
     // them), rather than a panic in std::env::args.
-    let args = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned());
+    let args = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
     let options = match cli::parse(args) {
         Ok(Command::Help) => {
             print!("{}", cli::HELP);
@@ -69,7 +71,11 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
 
     let (devices, unavailable) = usable_devices(options);
     for u in &unavailable {
-        eprintln!("gpu-bench: {} is not available: {}", device_label(u.device), u.reason);
+        eprintln!(
+            "gpu-bench: {} is not available: {}",
+            device_label(u.device),
+            u.reason
+        );
     }
     if !unavailable.is_empty() && !devices.is_empty() {
         eprintln!("gpu-bench: the other devices still run; the exit status will be {EXIT_DEVICE_UNAVAILABLE}");
@@ -85,7 +91,9 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
     let data_load = load_started.elapsed().as_secs_f64();
 
     let preprocess_started = Instant::now();
-    let (x, y) = spec.prepare(&x, &y).map_err(|e| format!("preparing the data: {e}"))?;
+    let (x, y) = spec
+        .prepare(&x, &y)
+        .map_err(|e| format!("preparing the data: {e}"))?;
     let preprocess = preprocess_started.elapsed().as_secs_f64();
 
     let mut report = Report {
@@ -100,7 +108,11 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
             repeat: options.repeat,
             data_dir: options.data.clone(),
         },
-        overhead: Overhead { startup, data_load, preprocess },
+        overhead: Overhead {
+            startup,
+            data_load,
+            preprocess,
+        },
         devices: Vec::new(),
         unavailable,
     };
@@ -118,18 +130,27 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
     let _ = std::io::stdout().flush();
 
     if let Some(path) = &options.json {
-        let mut text = serde_json::to_vec_pretty(&report.json()).map_err(|e| format!("encoding JSON: {e}"))?;
+        let mut text =
+            serde_json::to_vec_pretty(&report.json()).map_err(|e| format!("encoding JSON: {e}"))?;
         text.push(b'\n');
         report::write_atomically(path, &text)?;
         println!("wrote {}", path.display());
     }
     if let Some(path) = &options.chart {
-        let figure = report.chart().map_err(|e| format!("drawing the chart: {e}"))?;
-        figure.save(path).map_err(|e| format!("saving the chart: {e}"))?;
+        let figure = report
+            .chart()
+            .map_err(|e| format!("drawing the chart: {e}"))?;
+        figure
+            .save(path)
+            .map_err(|e| format!("saving the chart: {e}"))?;
         println!("wrote {}", path.display());
     }
 
-    Ok(if report.unavailable.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_DEVICE_UNAVAILABLE) })
+    Ok(if report.unavailable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DEVICE_UNAVAILABLE)
+    })
 }
 
 /// The requested devices split into those usable here and those not (with the reason).
@@ -147,7 +168,10 @@ fn usable_devices(options: &Options) -> (Vec<Device>, Vec<Unavailable>) {
     for device in requested {
         match notebook_kit::device::require(device) {
             Ok(device) => usable.push(device),
-            Err(e) => unavailable.push(Unavailable { device, reason: e.to_string() }),
+            Err(e) => unavailable.push(Unavailable {
+                device,
+                reason: e.to_string(),
+            }),
         }
     }
     (usable, unavailable)
@@ -171,7 +195,10 @@ fn load_training_data(options: &Options) -> Result<(tch::Tensor, tch::Tensor), S
         Some(limit) => limit,
         None => available,
     };
-    let cut = |t: &tch::Tensor| t.f_narrow(0, 0, samples as i64).map_err(|e| format!("selecting samples: {e}"));
+    let cut = |t: &tch::Tensor| {
+        t.f_narrow(0, 0, samples as i64)
+            .map_err(|e| format!("selecting samples: {e}"))
+    };
     Ok((cut(&x)?, cut(&y)?))
 }
 
@@ -188,18 +215,26 @@ fn bench_device(
     // The data move to the device once; every run below reuses them.
     let data = DeviceData::to_device(x, y, device)?;
 
-    let gemm_size = options.gemm_size.unwrap_or(if device == Device::Cpu { 4096 } else { 8192 });
+    let gemm_size = options
+        .gemm_size
+        .unwrap_or(if device == Device::Cpu { 4096 } else { 8192 });
     let gemm = match gemm_size {
         0 => None,
         size => {
             let rate = bench::measure_gemm(device, size)?;
-            eprintln!("{label}: fp32 matmul {size}\u{b3}: {:.1} GFLOP/s", rate.gflops);
+            eprintln!(
+                "{label}: fp32 matmul {size}\u{b3}: {:.1} GFLOP/s",
+                rate.gflops
+            );
             Some(rate)
         }
     };
 
     let warm_up = bench::warm_up(spec, &data, options.batch_size)?;
-    eprintln!("{label}: warm-up step {:.3} s ({})", warm_up.seconds, warm_up.training_path);
+    eprintln!(
+        "{label}: warm-up step {:.3} s ({})",
+        warm_up.seconds, warm_up.training_path
+    );
 
     let mut results = Vec::new();
     for &epochs in &options.epochs {

@@ -192,7 +192,11 @@ impl Report {
             m.cpu_model, m.logical_cpus, m.torch_threads
         );
         if m.gpus.is_empty() {
-            let _ = writeln!(out, "GPU:      none ({})", m.no_gpu_reason.as_deref().unwrap_or("no CUDA device"));
+            let _ = writeln!(
+                out,
+                "GPU:      none ({})",
+                m.no_gpu_reason.as_deref().unwrap_or("no CUDA device")
+            );
         }
         for gpu in &m.gpus {
             let _ = writeln!(out, "GPU:      cuda:{} {}", gpu.index, gpu.describe());
@@ -203,10 +207,21 @@ impl Report {
             m.torch_version.as_deref().unwrap_or("(version unknown)"),
             m.tch_version
         );
-        let _ = writeln!(out, "load:     {} (1, 5, 15 min; busy machines give noisy times)", m.load_average);
+        let _ = writeln!(
+            out,
+            "load:     {} (1, 5, 15 min; busy machines give noisy times)",
+            m.load_average
+        );
         let o = &self.overhead;
-        let startup = o.startup.map(|s| format!("{s:.2} s")).unwrap_or_else(|| "unknown".into());
-        let verdict = if o.total() <= OVERHEAD_TARGET_SECONDS { "within" } else { "OVER" };
+        let startup = o
+            .startup
+            .map(|s| format!("{s:.2} s"))
+            .unwrap_or_else(|| "unknown".into());
+        let verdict = if o.total() <= OVERHEAD_TARGET_SECONDS {
+            "within"
+        } else {
+            "OVER"
+        };
         let _ = writeln!(
             out,
             "overhead: start-up {startup}, data load {:.2} s, preprocessing {:.2} s; total {:.2} s \
@@ -220,7 +235,17 @@ impl Report {
 
     /// The results table, per-device details and the GPU's speedup.
     pub fn table(&self) -> String {
-        let heading = ["device", "epochs", "wall time", "ms/step", "samples/s", "GFLOP/s", "% peak", "loss", "accuracy"];
+        let heading = [
+            "device",
+            "epochs",
+            "wall time",
+            "ms/step",
+            "samples/s",
+            "GFLOP/s",
+            "% peak",
+            "loss",
+            "accuracy",
+        ];
         let mut body: Vec<Vec<String>> = Vec::new();
         for row in self.rows() {
             let median = row.runs.median();
@@ -228,7 +253,10 @@ impl Report {
             if row.runs.runs.len() > 1 {
                 wall += &format!(" ({:.2}\u{2013}{:.2})", row.runs.min(), row.runs.max());
             }
-            let (loss, accuracy) = row.runs.last().map_or((f64::NAN, f64::NAN), |r| (r.loss, r.accuracy));
+            let (loss, accuracy) = row
+                .runs
+                .last()
+                .map_or((f64::NAN, f64::NAN), |r| (r.loss, r.accuracy));
             body.push(vec![
                 device_label(row.device.device),
                 row.runs.epochs.to_string(),
@@ -236,7 +264,9 @@ impl Report {
                 format!("{:.2}", row.ms_per_step),
                 format!("{:.0}", row.samples_per_second),
                 format!("{:.1}", row.gflops),
-                row.percent_of_peak.map(|p| format!("{p:.0} %")).unwrap_or_else(|| "-".into()),
+                row.percent_of_peak
+                    .map(|p| format!("{p:.0} %"))
+                    .unwrap_or_else(|| "-".into()),
                 format!("{loss:.4}"),
                 format!("{accuracy:.4}"),
             ]);
@@ -247,10 +277,16 @@ impl Report {
             1 => "1 run".to_string(),
             n => format!("median of {n} runs (min\u{2013}max)"),
         };
-        let _ = writeln!(out, "wall time: {repeats}; loss/accuracy: training, last epoch");
+        let _ = writeln!(
+            out,
+            "wall time: {repeats}; loss/accuracy: training, last epoch"
+        );
         for d in &self.devices {
             let gemm = match d.gemm {
-                Some(g) => format!("fp32 matmul {}\u{b3}: {:.1} GFLOP/s (best of {GEMM_TRIES})", g.size, g.gflops),
+                Some(g) => format!(
+                    "fp32 matmul {}\u{b3}: {:.1} GFLOP/s (best of {GEMM_TRIES})",
+                    g.size, g.gflops
+                ),
                 None => "fp32 matmul: not measured".to_string(),
             };
             let _ = writeln!(
@@ -271,7 +307,12 @@ impl Report {
             );
         }
         for u in &self.unavailable {
-            let _ = writeln!(out, "{}: not available: {}", device_label(u.device), u.reason);
+            let _ = writeln!(
+                out,
+                "{}: not available: {}",
+                device_label(u.device),
+                u.reason
+            );
         }
         out
     }
@@ -383,7 +424,11 @@ impl Report {
         let mut comparison = Comparison::new();
         for d in &self.devices {
             for runs in &d.results {
-                let task = format!("{} epoch{}", runs.epochs, if runs.epochs == 1 { "" } else { "s" });
+                let task = format!(
+                    "{} epoch{}",
+                    runs.epochs,
+                    if runs.epochs == 1 { "" } else { "s" }
+                );
                 // The chart draws the mean of a timing; one run at the median keeps it
                 // consistent with the table.
                 let timing = Timing::new(1, vec![runs.median()])?;
@@ -424,7 +469,11 @@ fn align(heading: &[&str], body: &[Vec<String>]) -> String {
             .enumerate()
             .map(|(i, (cell, &w))| {
                 let pad = " ".repeat(w - cell.chars().count());
-                if i == 0 { format!("{cell}{pad}") } else { format!("{pad}{cell}") }
+                if i == 0 {
+                    format!("{cell}{pad}")
+                } else {
+                    format!("{pad}{cell}")
+                }
             })
             .collect();
         padded.join("  ").trim_end().to_string()
@@ -440,7 +489,10 @@ fn align(heading: &[&str], body: &[Vec<String>]) -> String {
 /// The temporary file that `path` is first written to: in the same folder, so that the
 /// final rename stays on one file system and is atomic.
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
@@ -448,7 +500,10 @@ fn temp_path(path: &Path) -> PathBuf {
 /// creates and removes the temporary file the final write will use.
 pub fn check_writable(path: &Path) -> Result<(), String> {
     if path.is_dir() {
-        return Err(format!("{} is a directory; give a file name", path.display()));
+        return Err(format!(
+            "{} is a directory; give a file name",
+            path.display()
+        ));
     }
     let temp = temp_path(path);
     match std::fs::File::create(&temp) {

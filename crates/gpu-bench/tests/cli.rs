@@ -16,13 +16,22 @@ const RECORDS: usize = 64;
 fn tiny_cifar10(root: &Path) -> PathBuf {
     let dir = root.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&dir).unwrap();
-    let files = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"];
+    let files = [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ];
     for (f, name) in files.iter().enumerate() {
         let mut bytes = Vec::with_capacity(RECORDS * 3073);
         for r in 0..RECORDS {
             let label = ((r + f) % 10) as u8;
             bytes.push(label);
-            bytes.extend((0..3072).map(|p| ((p * 7 + r * 13 + usize::from(label) * 29) % 256) as u8));
+            bytes.extend(
+                (0..3072).map(|p| ((p * 7 + r * 13 + usize::from(label) * 29) % 256) as u8),
+            );
         }
         std::fs::write(dir.join(name), bytes).unwrap();
     }
@@ -74,7 +83,10 @@ fn text(bytes: &[u8]) -> String {
 /// Exit status, stdout, stderr; and no run may panic, whatever it was given.
 fn outcome(out: &Output) -> (Option<i32>, String, String) {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(!stderr.contains("panicked"), "gpu-bench panicked:\n{stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "gpu-bench panicked:\n{stderr}"
+    );
     (out.status.code(), stdout, stderr)
 }
 
@@ -99,7 +111,20 @@ fn files_containing(dir: &Path, part: &str) -> Vec<String> {
 fn help_documents_usage_and_exit_codes() {
     let (code, stdout, _) = outcome(&gpu_bench(&["--help"]));
     assert_eq!(code, Some(0));
-    for needle in ["--dataset", "--model", "--epochs", "--devices", "--batch-size", "--repeat", "--limit", "--data", "--json", "--chart", "EXIT STATUS", "  64 "] {
+    for needle in [
+        "--dataset",
+        "--model",
+        "--epochs",
+        "--devices",
+        "--batch-size",
+        "--repeat",
+        "--limit",
+        "--data",
+        "--json",
+        "--chart",
+        "EXIT STATUS",
+        "  64 ",
+    ] {
         assert!(stdout.contains(needle), "--help lacks {needle}:\n{stdout}");
     }
 }
@@ -111,23 +136,59 @@ fn cpu_run_prints_the_table_and_writes_json_and_chart() {
     let json = tmp.path().join("results.json");
     let chart = tmp.path().join("chart.png");
     let out = gpu_bench(&[
-        "--data", path_arg(&data), "--devices", "cpu", "--epochs", "1,2", "--repeat", "2",
-        "--gemm-size", "128", "--json", path_arg(&json), "--chart", path_arg(&chart),
+        "--data",
+        path_arg(&data),
+        "--devices",
+        "cpu",
+        "--epochs",
+        "1,2",
+        "--repeat",
+        "2",
+        "--gemm-size",
+        "128",
+        "--json",
+        path_arg(&json),
+        "--chart",
+        path_arg(&chart),
     ]);
     let (code, stdout, stderr) = outcome(&out);
     assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
 
     // Header: what ran where, and the overhead.
-    for needle in ["CPU:", "libtorch", "tch 0.24", "320 training samples", "10 steps/epoch", "overhead:", "start-up", "data load"] {
+    for needle in [
+        "CPU:",
+        "libtorch",
+        "tch 0.24",
+        "320 training samples",
+        "10 steps/epoch",
+        "overhead:",
+        "start-up",
+        "data load",
+    ] {
         assert!(stdout.contains(needle), "header lacks {needle}:\n{stdout}");
     }
     // Table: its columns, and one row per epoch count.
-    for needle in ["device", "epochs", "wall time", "ms/step", "samples/s", "GFLOP/s", "% peak", "loss", "accuracy", "warm-up step"] {
+    for needle in [
+        "device",
+        "epochs",
+        "wall time",
+        "ms/step",
+        "samples/s",
+        "GFLOP/s",
+        "% peak",
+        "loss",
+        "accuracy",
+        "warm-up step",
+    ] {
         assert!(stdout.contains(needle), "table lacks {needle}:\n{stdout}");
     }
     let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("cpu ")).collect();
     assert_eq!(rows.len(), 2, "{stdout}");
-    assert!(rows[0].contains('\u{2013}'), "two repeats show a min-max range: {}", rows[0]);
+    assert!(
+        rows[0].contains('\u{2013}'),
+        "two repeats show a min-max range: {}",
+        rows[0]
+    );
 
     let value: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(value["config"]["model"], "lesson");
@@ -145,8 +206,20 @@ fn cpu_run_prints_the_table_and_writes_json_and_chart() {
         assert_eq!(run["epochs"], epochs);
         assert_eq!(run["batch"], 32);
         assert_eq!(run["seconds_all"].as_array().unwrap().len(), 2);
-        for field in ["seconds", "ms_per_step", "samples_per_second", "gflops", "percent_of_peak", "loss", "accuracy", "warmup_seconds"] {
-            assert!(run[field].as_f64().is_some_and(f64::is_finite), "{field} in {run}");
+        for field in [
+            "seconds",
+            "ms_per_step",
+            "samples_per_second",
+            "gflops",
+            "percent_of_peak",
+            "loss",
+            "accuracy",
+            "warmup_seconds",
+        ] {
+            assert!(
+                run[field].as_f64().is_some_and(f64::is_finite),
+                "{field} in {run}"
+            );
         }
         let accuracy = run["accuracy"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&accuracy));
@@ -155,7 +228,10 @@ fn cpu_run_prints_the_table_and_writes_json_and_chart() {
 
     let png = std::fs::read(&chart).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    assert!(files_containing(tmp.path(), ".tmp").is_empty(), "temporary files left behind");
+    assert!(
+        files_containing(tmp.path(), ".tmp").is_empty(),
+        "temporary files left behind"
+    );
 }
 
 #[test]
@@ -164,8 +240,22 @@ fn fashion_mnist_exercise_model_runs() {
     let data = tiny_fashion_mnist(tmp.path());
     let json = tmp.path().join("fm.json");
     let out = gpu_bench(&[
-        "--dataset", "fashion-mnist", "--model", "exercise-5", "--data", path_arg(&data), "--devices", "cpu",
-        "--batch-size", "16", "--limit", "48", "--gemm-size", "0", "--json", path_arg(&json),
+        "--dataset",
+        "fashion-mnist",
+        "--model",
+        "exercise-5",
+        "--data",
+        path_arg(&data),
+        "--devices",
+        "cpu",
+        "--batch-size",
+        "16",
+        "--limit",
+        "48",
+        "--gemm-size",
+        "0",
+        "--json",
+        path_arg(&json),
     ]);
     let (code, stdout, stderr) = outcome(&out);
     assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -173,7 +263,10 @@ fn fashion_mnist_exercise_model_runs() {
     let value: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(value["config"]["samples"], 48);
     assert_eq!(value["config"]["steps_per_epoch"], 3);
-    assert_eq!(value["devices"][0]["training_path"], "autograd", "Adam has no fused path");
+    assert_eq!(
+        value["devices"][0]["training_path"], "autograd",
+        "Adam has no fused path"
+    );
     // No matmul measurement asked for: no percentage rather than a made-up one.
     assert!(value["runs"][0]["percent_of_peak"].is_null());
 }
@@ -184,8 +277,16 @@ fn cuda_without_a_gpu_reports_it_and_exits_2_after_the_cpu_results() {
     let data = tiny_cifar10(tmp.path());
     let json = tmp.path().join("results.json");
     let out = gpu_bench(&[
-        "--data", path_arg(&data), "--devices", "cpu,cuda", "--model", "exercise-1", "--gemm-size", "64",
-        "--json", path_arg(&json),
+        "--data",
+        path_arg(&data),
+        "--devices",
+        "cpu,cuda",
+        "--model",
+        "exercise-1",
+        "--gemm-size",
+        "64",
+        "--json",
+        path_arg(&json),
     ]);
     let (code, stdout, stderr) = outcome(&out);
     let value: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
@@ -198,13 +299,23 @@ fn cuda_without_a_gpu_reports_it_and_exits_2_after_the_cpu_results() {
     assert_eq!(code, Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("cuda:0 is not available"), "{stderr}");
     assert!(stderr.contains("CUDA"), "{stderr}");
-    assert!(stdout.lines().any(|l| l.starts_with("cpu ")), "CPU results still printed:\n{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("cpu ")),
+        "CPU results still printed:\n{stdout}"
+    );
     assert_eq!(value["runs"].as_array().unwrap().len(), 1);
     assert_eq!(value["unavailable"][0]["device"], "cuda:0");
 
     // Only a GPU asked for, and none here: nothing runs, nothing is written.
     let only = tmp.path().join("only-cuda.json");
-    let out = gpu_bench(&["--data", path_arg(&data), "--devices", "cuda", "--json", path_arg(&only)]);
+    let out = gpu_bench(&[
+        "--data",
+        path_arg(&data),
+        "--devices",
+        "cuda",
+        "--json",
+        path_arg(&only),
+    ]);
     let (code, _, stderr) = outcome(&out);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("nothing to run"), "{stderr}");
@@ -233,15 +344,35 @@ fn unwritable_json_path_fails_before_training_and_leaves_no_file() {
     let data = tiny_cifar10(tmp.path());
     // A folder that does not exist: not creatable even by root.
     let json = tmp.path().join("no-such-folder").join("results.json");
-    let out = gpu_bench(&["--data", path_arg(&data), "--devices", "cpu", "--json", path_arg(&json)]);
+    let out = gpu_bench(&[
+        "--data",
+        path_arg(&data),
+        "--devices",
+        "cpu",
+        "--json",
+        path_arg(&json),
+    ]);
     let (code, stdout, stderr) = outcome(&out);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("cannot write") && stderr.contains("results.json"), "{stderr}");
-    assert!(!stdout.contains("wall time"), "it should stop before training:\n{stdout}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("results.json"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("wall time"),
+        "it should stop before training:\n{stdout}"
+    );
     assert!(!json.exists());
 
     // A path that is a folder.
-    let out = gpu_bench(&["--data", path_arg(&data), "--devices", "cpu", "--json", path_arg(tmp.path())]);
+    let out = gpu_bench(&[
+        "--data",
+        path_arg(&data),
+        "--devices",
+        "cpu",
+        "--json",
+        path_arg(tmp.path()),
+    ]);
     let (code, _, stderr) = outcome(&out);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("is a directory"), "{stderr}");
@@ -253,16 +384,33 @@ fn missing_or_broken_data_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let json = tmp.path().join("results.json");
     let missing = tmp.path().join("nowhere");
-    let out = gpu_bench(&["--data", path_arg(&missing), "--devices", "cpu", "--json", path_arg(&json)]);
+    let out = gpu_bench(&[
+        "--data",
+        path_arg(&missing),
+        "--devices",
+        "cpu",
+        "--json",
+        path_arg(&json),
+    ]);
     let (code, _, stderr) = outcome(&out);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("loading cifar10") && stderr.contains("nowhere"), "{stderr}");
+    assert!(
+        stderr.contains("loading cifar10") && stderr.contains("nowhere"),
+        "{stderr}"
+    );
     assert!(!json.exists());
 
     // A truncated batch file.
     let data = tiny_cifar10(tmp.path());
     std::fs::write(data.join("data_batch_3.bin"), vec![0u8; 100]).unwrap();
-    let out = gpu_bench(&["--data", path_arg(&data), "--devices", "cpu", "--json", path_arg(&json)]);
+    let out = gpu_bench(&[
+        "--data",
+        path_arg(&data),
+        "--devices",
+        "cpu",
+        "--json",
+        path_arg(&json),
+    ]);
     let (code, _, stderr) = outcome(&out);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("data_batch_3.bin"), "{stderr}");

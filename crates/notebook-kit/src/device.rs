@@ -38,7 +38,10 @@ fn load_cuda_once() -> CudaLoad {
     };
     let path = dir.join("libtorch_cuda.so");
     if !path.exists() {
-        return CudaLoad::NotBuilt(format!("{} does not exist (CPU-only libtorch)", path.display()));
+        return CudaLoad::NotBuilt(format!(
+            "{} does not exist (CPU-only libtorch)",
+            path.display()
+        ));
     }
     // SAFETY: loading libtorch_cuda runs its static initialisers, which register the CUDA
     // backend with the libtorch already in this process; that is what we want. The handle
@@ -60,7 +63,11 @@ pub fn torch_lib_dir() -> Option<PathBuf> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     maps.lines()
         .filter_map(|line| line.split_whitespace().nth(5))
-        .find(|p| Path::new(p).file_name().is_some_and(|f| f == "libtorch_cpu.so"))
+        .find(|p| {
+            Path::new(p)
+                .file_name()
+                .is_some_and(|f| f == "libtorch_cpu.so")
+        })
         .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
 }
 
@@ -129,7 +136,9 @@ pub fn require(device: Device) -> Result<Device> {
             Ok(device)
         }
         Device::Cpu => Ok(device),
-        other => Err(Error::invalid(format!("device {other:?} is not supported by this kit"))),
+        other => Err(Error::invalid(format!(
+            "device {other:?} is not supported by this kit"
+        ))),
     }
 }
 
@@ -176,7 +185,11 @@ impl fmt::Debug for PhysicalDevice {
             self.name, self.device_type, self.description
         )?;
         if let Some(bytes) = self.memory_bytes {
-            write!(f, ", memory='{:.1} GiB'", bytes as f64 / (1u64 << 30) as f64)?;
+            write!(
+                f,
+                ", memory='{:.1} GiB'",
+                bytes as f64 / (1u64 << 30) as f64
+            )?;
         }
         write!(f, ")")
     }
@@ -187,7 +200,11 @@ pub fn devices() -> Vec<PhysicalDevice> {
     let mut out = vec![PhysicalDevice {
         name: "/physical_device:CPU:0".into(),
         device_type: "CPU",
-        description: format!("{} ({} threads for libtorch)", cpu_model(), tch::get_num_threads()),
+        description: format!(
+            "{} ({} threads for libtorch)",
+            cpu_model(),
+            tch::get_num_threads()
+        ),
         memory_bytes: mem_total_bytes(),
         device: Device::Cpu,
     }];
@@ -196,7 +213,10 @@ pub fn devices() -> Vec<PhysicalDevice> {
         out.push(PhysicalDevice {
             name: format!("/physical_device:GPU:{i}"),
             device_type: "GPU",
-            description: info.as_ref().map(|d| d.0.clone()).unwrap_or_else(|| "CUDA GPU".into()),
+            description: info
+                .as_ref()
+                .map(|d| d.0.clone())
+                .unwrap_or_else(|| "CUDA GPU".into()),
             memory_bytes: info.map(|d| d.1),
             device: Device::Cuda(i as usize),
         });
@@ -206,9 +226,8 @@ pub fn devices() -> Vec<PhysicalDevice> {
 
 /// Product name of GPU `index`, with its memory, when the CUDA driver can tell.
 pub fn gpu_name(index: usize) -> Option<String> {
-    cuda_driver::device_info(index as i32).map(|(name, bytes)| {
-        format!("{name} ({:.0} GiB)", bytes as f64 / (1u64 << 30) as f64)
-    })
+    cuda_driver::device_info(index as i32)
+        .map(|(name, bytes)| format!("{name} ({:.0} GiB)", bytes as f64 / (1u64 << 30) as f64))
 }
 
 /// Human name of a device: the CPU model, or the GPU's product name.
@@ -234,7 +253,13 @@ pub fn cpu_model() -> String {
 
 fn mem_total_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = text.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: u64 = text
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(kb * 1024)
 }
 
@@ -255,8 +280,10 @@ mod cuda_driver {
             let lib = libloading::Library::new("libcuda.so.1").ok()?;
             let init: libloading::Symbol<CuInit> = lib.get(b"cuInit\0").ok()?;
             let get: libloading::Symbol<CuDeviceGet> = lib.get(b"cuDeviceGet\0").ok()?;
-            let name_of: libloading::Symbol<CuDeviceGetName> = lib.get(b"cuDeviceGetName\0").ok()?;
-            let mem_of: libloading::Symbol<CuDeviceTotalMem> = lib.get(b"cuDeviceTotalMem_v2\0").ok()?;
+            let name_of: libloading::Symbol<CuDeviceGetName> =
+                lib.get(b"cuDeviceGetName\0").ok()?;
+            let mem_of: libloading::Symbol<CuDeviceTotalMem> =
+                lib.get(b"cuDeviceTotalMem_v2\0").ok()?;
             if init(0) != 0 {
                 return None;
             }

@@ -4,20 +4,22 @@ pub use crate::error::{Error, Result};
 pub use crate::shape::{Shape, TensorShape};
 pub use tch::{self, Device, IndexOp, Kind, Tensor};
 
-pub use crate::data::{cifar10, fashion_mnist, label, np, scale, to_categorical, view_f32, view_u8};
+pub use crate::data::{
+    cifar10, fashion_mnist, label, np, scale, to_categorical, view_f32, view_u8,
+};
 pub use crate::device::{
     cuda_is_available, devices, gpu, is_built_with_cuda, torch_version, why_no_cuda,
 };
 pub use crate::display::{
-    confusion_matrix, plot_confusion_matrix, plot_history, plot_prediction, plot_sample, plot_sample_with,
-    plot_samples, Figure, Html,
+    confusion_matrix, plot_confusion_matrix, plot_history, plot_prediction, plot_sample,
+    plot_sample_with, plot_samples, Figure, Html,
 };
 pub use crate::model::Activation::{Linear, Relu, Sigmoid, Softmax, Tanh};
 pub use crate::model::Loss::{CategoricalCrossentropy, SparseCategoricalCrossentropy};
 pub use crate::model::Metric::Accuracy;
 pub use crate::model::{
-    argmax, Activation, Adam, Dense, Eval, Fit, Flatten, History, Loss, Metric, Optimizer, Sequential, Sgd,
-    Summary,
+    argmax, Activation, Adam, Dense, Eval, Fit, Flatten, History, Loss, Metric, Optimizer,
+    Sequential, Sgd, Summary,
 };
 pub use crate::timeit;
 pub use crate::timing::{Comparison, Timing};

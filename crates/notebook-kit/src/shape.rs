@@ -60,7 +60,10 @@ mod tests {
 
     #[test]
     fn prints_like_numpy() {
-        assert_eq!(Shape(vec![50000, 32, 32, 3]).to_string(), "(50000, 32, 32, 3)");
+        assert_eq!(
+            Shape(vec![50000, 32, 32, 3]).to_string(),
+            "(50000, 32, 32, 3)"
+        );
         assert_eq!(format!("{:?}", Shape(vec![50000, 1])), "(50000, 1)");
         assert_eq!(Shape(vec![60000]).to_string(), "(60000,)");
         assert_eq!(Shape(vec![]).to_string(), "()");

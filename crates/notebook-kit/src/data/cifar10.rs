@@ -69,7 +69,11 @@ const DATA_SET: DataSet = DataSet {
 /// Returns `((x_train, y_train), (x_test, y_test))`: x `u8 (50000, 32, 32, 3)` and
 /// `(10000, 32, 32, 3)`, y `u8 (50000, 1)` and `(10000, 1)`.
 pub fn load_data() -> Result<Split> {
-    locate::load_or_download(&DATA_SET, |cache| download_into(cache, URL, MD5), read_folder)
+    locate::load_or_download(
+        &DATA_SET,
+        |cache| download_into(cache, URL, MD5),
+        read_folder,
+    )
 }
 
 /// Loads CIFAR-10 from `dir`, the folder holding `data_batch_1.bin` etc. Never downloads.
