@@ -4,7 +4,10 @@
 #
 #   ./kernel-setup.sh            set up (first time ~15 min, afterwards a few seconds)
 #   ./kernel-setup.sh --check    print versions, CUDA and install locations; exit 1 with the fix if broken
-#   ./kernel-setup.sh --lab [NB] set up, then open JupyterLab on the lesson notebook (or NB)
+#   ./kernel-setup.sh --lab [NB] [--port N] [--ip ADDR]
+#                                set up, then serve JupyterLab on the lesson notebook (or NB);
+#                                prints the URL (with its token) last. Defaults: 127.0.0.1 and
+#                                Jupyter's port 8888 (NOTEBOOK_KIT_LAB_IP, NOTEBOOK_KIT_LAB_PORT)
 #   ./kernel-setup.sh --env      print the environment (export lines) for cargo and tch
 #
 # NOTEBOOK_KIT_SKIP_TEMPLATE=1 skips prebuilding notebook-kit inside evcxr.
@@ -198,11 +201,30 @@ PY
     [ "$bad" = 0 ] && echo "OK" || { echo "BROKEN: see the lines above for the fix"; return 1; }
 }
 
+lab_notebook=notebooks/01-gpu-benchmarking-cifar10.ipynb
+lab_ip=${NOTEBOOK_KIT_LAB_IP:-127.0.0.1}
+lab_port=${NOTEBOOK_KIT_LAB_PORT:-8888}
 case "${1:-}" in
     --check|doctor) check; exit $? ;;
     --env) print_env; exit 0 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    ""|--lab) ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    "") ;;
+    --lab)
+        shift
+        while [ $# -gt 0 ]; do
+            case "$1" in
+                --port) [ $# -ge 2 ] || die "--port needs a number"; lab_port=$2; shift 2 ;;
+                --port=*) lab_port=${1#--port=}; shift ;;
+                --ip) [ $# -ge 2 ] || die "--ip needs an address"; lab_ip=$2; shift 2 ;;
+                --ip=*) lab_ip=${1#--ip=}; shift ;;
+                -*) die "unknown --lab option '$1' (see --help)" ;;
+                *) lab_notebook=$1; shift ;;
+            esac
+        done
+        [[ "$lab_port" =~ ^[0-9]+$ ]] && [ "$lab_port" -ge 1 ] && [ "$lab_port" -le 65535 ] \
+            || die "--port must be a number from 1 to 65535, got '$lab_port'"
+        [ -f "$ROOT/$lab_notebook" ] || [ -f "$lab_notebook" ] || die "notebook not found: $lab_notebook"
+        set -- --lab ;;
     *) die "unknown option '$1' (see --help)" ;;
 esac
 
@@ -214,7 +236,5 @@ build_template
 say "Ready. Check with: ./kernel-setup.sh --check"
 
 if [ "${1:-}" = "--lab" ]; then
-    nb=${2:-notebooks/01-gpu-benchmarking-cifar10.ipynb}
-    cd "$ROOT"
-    exec "$VENV/bin/jupyter" lab "$nb"
+    exec "$VENV/bin/python" "$ROOT/tools/lab.py" --root "$ROOT" --ip "$lab_ip" --port "$lab_port" "$lab_notebook"
 fi

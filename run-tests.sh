@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust crates, the notebook runner's own tests, then every notebook
-# headless on the "Rust (tch)" kernel. Needs ./kernel-setup.sh to have run.
+# Runs every test: the formatting and lint gate, the Rust crates, the notebook runner's own
+# tests, README's main-job command (`./kernel-setup.sh --lab`), then every notebook headless
+# on the "Rust (tch)" kernel. Needs ./kernel-setup.sh to have run.
 #
 # Environment: NOTEBOOK_KIT_DATA (default ../shared/data beside the checkout, when present)
 # points the loaders at offline data; NOTEBOOK_KIT_MAX_EPOCHS caps the notebooks' long runs.
@@ -22,9 +23,14 @@ suite() {
     else failed=$((failed + 1)); echo "==== $name: FAILED ($((SECONDS - start)) s)"; fi
 }
 
-suite "rust tests" cargo test --workspace --locked --no-fail-fast
-suite "runner self-tests" "$NOTEBOOK_KIT_HOME/venv/bin/python" tools/test_notebook_runner.py
-suite "notebooks" "$NOTEBOOK_KIT_HOME/venv/bin/python" tools/notebook_runner.py
+py="$NOTEBOOK_KIT_HOME/venv/bin/python"
+suite "format" cargo fmt --all --check
+suite "lint" cargo clippy --workspace --all-targets --locked -- -D warnings
+# The epoch cap is for the notebooks; the Rust tests count epochs themselves.
+suite "rust tests" env -u NOTEBOOK_KIT_MAX_EPOCHS cargo test --workspace --locked --no-fail-fast
+suite "runner self-tests" "$py" tools/test_notebook_runner.py
+suite "lab command" "$py" tools/test_lab_command.py
+suite "notebooks" "$py" tools/notebook_runner.py
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" = 0 ]
