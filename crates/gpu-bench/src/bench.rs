@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use notebook_kit::device::synchronize_device;
 use notebook_kit::model::TrainingPath;
+use notebook_kit::models;
 use notebook_kit::prelude::*;
 
 use crate::cli::{Dataset, ModelKind};
@@ -13,95 +14,78 @@ use crate::flops::{Architecture, ADAM_UPDATE, SGD_UPDATE};
 /// Every timed model starts from the same weights and shuffles the same way.
 const SEED: i64 = 42;
 
-/// A model as the lesson defines it, for one data set's input shape.
+const CLASSES: i64 = 10;
+
+/// A model of notebook-kit's `models` on one data set's samples, with what the report
+/// says about it (read off one model built on the CPU).
 #[derive(Debug, Clone)]
 pub struct ModelSpec {
     pub kind: ModelKind,
     /// One sample's shape, e.g. `[32, 32, 3]`.
     pub input_shape: Vec<i64>,
+    /// E.g. `lesson (3072-3000-1000-10), SGD lr 0.01, categorical_crossentropy`.
+    pub description: String,
+    pub architecture: Architecture,
+    loss: Loss,
 }
 
-const CLASSES: i64 = 10;
-
 impl ModelSpec {
-    pub fn new(kind: ModelKind, dataset: Dataset) -> ModelSpec {
-        let input_shape = match dataset {
-            Dataset::Cifar10 => vec![32, 32, 3],
-            Dataset::FashionMnist => vec![28, 28],
+    pub fn new(kind: ModelKind, dataset: Dataset) -> Result<ModelSpec> {
+        let input_shape = dataset.input_shape().to_vec();
+        let model = build(kind, &input_shape, Device::Cpu)?;
+        let shapes = model.dense_shapes();
+        let mut sizes: Vec<String> = shapes
+            .iter()
+            .take(1)
+            .map(|&(inputs, _)| inputs.to_string())
+            .collect();
+        sizes.extend(shapes.iter().map(|&(_, units)| units.to_string()));
+        let (optimizer, update_flops_per_param) = match model.optimizer() {
+            Some(Optimizer::Adam(a)) => (format!("Adam lr {}", a.learning_rate), ADAM_UPDATE),
+            Some(Optimizer::Sgd(s)) => (format!("SGD lr {}", s.learning_rate), SGD_UPDATE),
+            None => {
+                return Err(Error::InvalidArgument(
+                    "internal: the benchmark model is not compiled".into(),
+                ))
+            }
         };
-        ModelSpec { kind, input_shape }
-    }
-
-    fn hidden_units(&self) -> Vec<i64> {
-        match self.kind {
-            ModelKind::Lesson => vec![3000, 1000],
-            ModelKind::Exercise1 => vec![500],
-            ModelKind::Exercise5 => vec![500; 5],
-        }
-    }
-
-    /// The lesson trains with one-hot labels; the exercise with class numbers.
-    pub fn loss(&self) -> Loss {
-        match self.kind {
-            ModelKind::Lesson => CategoricalCrossentropy,
-            ModelKind::Exercise1 | ModelKind::Exercise5 => SparseCategoricalCrossentropy,
-        }
-    }
-
-    /// The layers as Keras would summarise them, e.g. `3072-3000-1000-10, SGD(0.01)`.
-    pub fn describe(&self) -> String {
-        let inputs: i64 = self.input_shape.iter().product();
-        let mut sizes = vec![inputs];
-        sizes.extend(self.hidden_units());
-        sizes.push(CLASSES);
-        let sizes: Vec<String> = sizes.iter().map(i64::to_string).collect();
-        let training = match self.kind {
-            ModelKind::Lesson => "relu/sigmoid, SGD lr 0.01, categorical cross-entropy",
-            _ => "relu/sigmoid, Adam lr 0.001, sparse categorical cross-entropy",
-        };
-        format!("{} ({}), {training}", self.kind.name(), sizes.join("-"))
-    }
-
-    pub fn architecture(&self) -> Architecture {
-        let mut dense = Vec::new();
-        let mut inputs: i64 = self.input_shape.iter().product();
-        for units in self.hidden_units().into_iter().chain([CLASSES]) {
-            dense.push((inputs, units));
-            inputs = units;
-        }
-        let update = match self.kind {
-            ModelKind::Lesson => SGD_UPDATE,
-            _ => ADAM_UPDATE,
-        };
-        Architecture {
-            dense,
-            update_flops_per_param: update,
-        }
+        let loss = model.loss().ok_or_else(|| {
+            Error::InvalidArgument("internal: the benchmark model has no loss".into())
+        })?;
+        Ok(ModelSpec {
+            kind,
+            description: format!("{} ({}), {optimizer}, {loss}", kind.name(), sizes.join("-")),
+            architecture: Architecture {
+                dense: shapes,
+                update_flops_per_param,
+            },
+            input_shape,
+            loss,
+        })
     }
 
     /// A fresh, compiled model on `device`, always with the same starting weights.
     pub fn build(&self, device: Device) -> Result<Sequential> {
-        tch::manual_seed(SEED);
-        let mut builder = Sequential::new().add(Flatten::new(&self.input_shape));
-        for units in self.hidden_units() {
-            builder = builder.add(Dense::new(units, Relu));
-        }
-        let mut model = builder.add(Dense::new(CLASSES, Sigmoid)).build(device)?;
-        match self.kind {
-            ModelKind::Lesson => model.compile(Sgd::new(0.01), self.loss(), Accuracy)?,
-            _ => model.compile(Adam::default(), self.loss(), Accuracy)?,
-        }
-        Ok(model)
+        build(self.kind, &self.input_shape, device)
     }
 
     /// Inputs scaled to [0, 1] as `f32`, and the labels in the form the loss expects.
     pub fn prepare(&self, x: &Tensor, y: &Tensor) -> Result<(Tensor, Tensor)> {
         let x = scale(x)?;
-        let y = match self.loss() {
+        let y = match self.loss {
             CategoricalCrossentropy => to_categorical(y, CLASSES)?,
             SparseCategoricalCrossentropy => y.shallow_clone(),
         };
         Ok((x, y))
+    }
+}
+
+fn build(kind: ModelKind, input_shape: &[i64], device: Device) -> Result<Sequential> {
+    tch::manual_seed(SEED);
+    match kind {
+        ModelKind::Lesson => models::lesson_network(input_shape, device),
+        ModelKind::Exercise1 => models::exercise_network(input_shape, 1, device),
+        ModelKind::Exercise5 => models::exercise_network(input_shape, 5, device),
     }
 }
 
@@ -173,8 +157,8 @@ pub fn timed_fit(
 #[derive(Debug, Clone, Copy)]
 pub struct WarmUp {
     pub seconds: f64,
-    /// How notebook-kit trains this model (see its `model` module): "fused SGD" or "autograd".
-    pub training_path: &'static str,
+    /// How notebook-kit trains this model (see its `model` module).
+    pub training_path: TrainingPath,
 }
 
 /// One training step on a throwaway model, so that one-time costs (loading CUDA kernels,
@@ -182,10 +166,7 @@ pub struct WarmUp {
 /// land in the first timed run.
 pub fn warm_up(spec: &ModelSpec, data: &DeviceData, batch_size: usize) -> Result<WarmUp> {
     let mut model = spec.build(data.device)?;
-    let training_path = match model.training_path() {
-        Some(TrainingPath::Fused) => "fused SGD",
-        _ => "autograd",
-    };
+    let training_path = model.training_path().unwrap_or(TrainingPath::Autograd);
     let n = (batch_size as i64).min(data.x.size()[0]);
     let (x, y) = (data.x.f_narrow(0, 0, n)?, data.y.f_narrow(0, 0, n)?);
     synchronize_device(data.device);
@@ -202,7 +183,7 @@ pub fn warm_up(spec: &ModelSpec, data: &DeviceData, batch_size: usize) -> Result
 pub const GEMM_TRIES: usize = 3;
 
 /// The device's fp32 matrix-multiply rate: the best of a few `size³` products.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct GemmRate {
     pub size: i64,
     pub gflops: f64,

@@ -2,6 +2,7 @@
 //! library versions, how busy the machine was, and when.
 
 use notebook_kit::device;
+use notebook_kit::numbers::gib;
 
 /// One CUDA GPU.
 #[derive(Debug, Clone)]
@@ -14,11 +15,7 @@ pub struct Gpu {
 impl Gpu {
     pub fn describe(&self) -> String {
         match self.memory_bytes {
-            Some(bytes) => format!(
-                "{} ({:.0} GiB)",
-                self.name,
-                bytes as f64 / (1u64 << 30) as f64
-            ),
+            Some(bytes) => format!("{} ({})", self.name, gib(bytes, 0)),
             None => self.name.clone(),
         }
     }

@@ -10,6 +10,7 @@
 mod bench;
 mod cli;
 mod flops;
+mod json;
 mod machine;
 mod report;
 
@@ -17,56 +18,52 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::{Context, Result};
 use notebook_kit::data::{cifar10, fashion_mnist};
+use notebook_kit::files;
 use tch::Device;
 
 use bench::{DeviceData, ModelSpec};
-use cli::{device_label, Command, Dataset, Options};
+use cli::{device_label, Dataset, Options, EXIT_USAGE};
 use machine::Machine;
 use report::{DeviceResult, EpochRuns, Overhead, Report, Setup, Unavailable};
 
 /// Exit statuses, documented in `--help`.
 const EXIT_FAILED: u8 = 1;
 const EXIT_DEVICE_UNAVAILABLE: u8 = 2;
-const EXIT_USAGE: u8 = 64;
 
 fn main() -> ExitCode {
     // First thing: how long the process took to get here is the start-up overhead.
     let startup = machine::process_age();
-    // Arguments that are not valid UTF-8 become lossy text (and then an error naming
-    // them), rather than a panic in std::env::args.
-    let args = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned());
-    let options = match cli::parse(args) {
-        Ok(Command::Help) => {
-            print!("{}", cli::HELP);
+    let options = match Options::parse_args(std::env::args_os().skip(1)) {
+        Ok(options) => options,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        Ok(Command::Version) => {
-            println!("gpu-bench {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Run(options)) => *options,
         Err(e) => {
-            eprintln!("gpu-bench: {e}");
+            let _ = e.print();
             return ExitCode::from(EXIT_USAGE);
         }
     };
     match run(&options, startup) {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("gpu-bench: error: {message}");
+        Err(e) => {
+            eprintln!("gpu-bench: error: {e:#}");
             ExitCode::from(EXIT_FAILED)
         }
     }
 }
 
-/// The benchmark. Errors are messages for stderr; they mean exit status 1.
-fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
+/// The benchmark; an error means exit status 1.
+fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode> {
     // Output paths are checked before minutes of training, not after.
-    for path in options.json.iter().chain(&options.chart) {
-        report::check_writable(path)?;
+    for (flag, path) in [("--json", &options.json), ("--chart", &options.chart)] {
+        if let Some(path) = path {
+            files::check_writable(path)
+                .with_context(|| format!("cannot write the {flag} output"))?;
+        }
     }
 
     let (devices, unavailable) = usable_devices(options);
@@ -85,24 +82,22 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(EXIT_DEVICE_UNAVAILABLE));
     }
 
-    let spec = ModelSpec::new(options.model, options.dataset);
+    let spec = ModelSpec::new(options.model(), options.dataset).context("building the model")?;
     let load_started = Instant::now();
     let (x, y) = load_training_data(options)?;
     let data_load = load_started.elapsed().as_secs_f64();
 
     let preprocess_started = Instant::now();
-    let (x, y) = spec
-        .prepare(&x, &y)
-        .map_err(|e| format!("preparing the data: {e}"))?;
+    let (x, y) = spec.prepare(&x, &y).context("preparing the data")?;
     let preprocess = preprocess_started.elapsed().as_secs_f64();
 
     let mut report = Report {
         machine: Machine::inspect(),
         setup: Setup {
             dataset: options.dataset.name(),
-            model: options.model.name(),
-            model_description: spec.describe(),
-            architecture: spec.architecture(),
+            model: spec.kind.name(),
+            model_description: spec.description.clone(),
+            architecture: spec.architecture.clone(),
             batch_size: options.batch_size,
             samples: x.size()[0] as usize,
             repeat: options.repeat,
@@ -120,8 +115,8 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
     let _ = std::io::stdout().flush();
 
     for device in devices {
-        let result = bench_device(options, &spec, &x, &y, device)
-            .map_err(|e| format!("{}: {e}", device_label(device)))?;
+        let result =
+            bench_device(options, &spec, &x, &y, device).with_context(|| device_label(device))?;
         report.devices.push(result);
     }
 
@@ -131,18 +126,14 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
 
     if let Some(path) = &options.json {
         let mut text =
-            serde_json::to_vec_pretty(&report.json()).map_err(|e| format!("encoding JSON: {e}"))?;
+            serde_json::to_vec_pretty(&json::Json::of(&report)).context("encoding JSON")?;
         text.push(b'\n');
-        report::write_atomically(path, &text)?;
+        files::write_atomically(path, &text).context("cannot write the --json output")?;
         println!("wrote {}", path.display());
     }
     if let Some(path) = &options.chart {
-        let figure = report
-            .chart()
-            .map_err(|e| format!("drawing the chart: {e}"))?;
-        figure
-            .save(path)
-            .map_err(|e| format!("saving the chart: {e}"))?;
+        let figure = report.chart().context("drawing the chart")?;
+        figure.save(path).context("saving the chart")?;
         println!("wrote {}", path.display());
     }
 
@@ -156,7 +147,7 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode, String> {
 /// The requested devices split into those usable here and those not (with the reason).
 /// Without `--devices`: the CPU, and the first GPU if there is one.
 fn usable_devices(options: &Options) -> (Vec<Device>, Vec<Unavailable>) {
-    let requested = options.devices.clone().unwrap_or_else(|| {
+    let requested = options.devices().unwrap_or_else(|| {
         let mut all = vec![Device::Cpu];
         if notebook_kit::device::cuda_is_available() {
             all.push(Device::Cuda(0));
@@ -178,14 +169,14 @@ fn usable_devices(options: &Options) -> (Vec<Device>, Vec<Unavailable>) {
 }
 
 /// The training split as loaded (`u8` pixels, labels), cut to `--limit` samples.
-fn load_training_data(options: &Options) -> Result<(tch::Tensor, tch::Tensor), String> {
+fn load_training_data(options: &Options) -> Result<(tch::Tensor, tch::Tensor)> {
     let loaded = match (options.dataset, &options.data) {
         (Dataset::Cifar10, Some(dir)) => cifar10::load_data_from(dir),
         (Dataset::Cifar10, None) => cifar10::load_data(),
         (Dataset::FashionMnist, Some(dir)) => fashion_mnist::load_data_from(dir),
         (Dataset::FashionMnist, None) => fashion_mnist::load_data(),
     };
-    let ((x, y), _test) = loaded.map_err(|e| format!("loading {}: {e}", options.dataset.name()))?;
+    let ((x, y), _test) = loaded.with_context(|| format!("loading {}", options.dataset.name()))?;
     let available = x.size()[0] as usize;
     let samples = match options.limit {
         Some(limit) if limit > available => {
@@ -197,7 +188,7 @@ fn load_training_data(options: &Options) -> Result<(tch::Tensor, tch::Tensor), S
     };
     let cut = |t: &tch::Tensor| {
         t.f_narrow(0, 0, samples as i64)
-            .map_err(|e| format!("selecting samples: {e}"))
+            .context("selecting samples")
     };
     Ok((cut(&x)?, cut(&y)?))
 }
@@ -217,6 +208,7 @@ fn bench_device(
 
     let gemm_size = options
         .gemm_size
+        .map(i64::from)
         .unwrap_or(if device == Device::Cpu { 4096 } else { 8192 });
     let gemm = match gemm_size {
         0 => None,
@@ -237,7 +229,7 @@ fn bench_device(
     );
 
     let mut results = Vec::new();
-    for &epochs in &options.epochs {
+    for epochs in options.epochs() {
         let mut runs = Vec::new();
         for i in 1..=options.repeat {
             let run = bench::timed_fit(spec, &data, epochs, options.batch_size)?;

@@ -1,12 +1,13 @@
-//! What a run found, as a text table, as JSON, and as a chart; and writing files safely.
+//! What a run found, as a text table, as JSON (see `json.rs`), and as a chart.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use notebook_kit::display::Figure;
+use notebook_kit::model::TrainingPath;
+use notebook_kit::numbers::median;
 use notebook_kit::timing::{Comparison, Timing};
-use serde_json::{json, Value};
+use serde::Serialize;
 use tch::Device;
 
 use crate::bench::{GemmRate, Run, GEMM_TRIES};
@@ -22,7 +23,7 @@ pub struct EpochRuns {
 }
 
 impl EpochRuns {
-    fn seconds(&self) -> Vec<f64> {
+    pub(crate) fn seconds(&self) -> Vec<f64> {
         self.runs.iter().map(|r| r.seconds).collect()
     }
 
@@ -30,16 +31,16 @@ impl EpochRuns {
         median(&self.seconds())
     }
 
-    fn min(&self) -> f64 {
+    pub(crate) fn min(&self) -> f64 {
         self.seconds().into_iter().fold(f64::INFINITY, f64::min)
     }
 
-    fn max(&self) -> f64 {
+    pub(crate) fn max(&self) -> f64 {
         self.seconds().into_iter().fold(0.0, f64::max)
     }
 
     /// The last run's loss and accuracy (every run starts from the same weights).
-    fn last(&self) -> Option<&Run> {
+    pub(crate) fn last(&self) -> Option<&Run> {
         self.runs.last()
     }
 }
@@ -52,8 +53,8 @@ pub struct DeviceResult {
     pub name: String,
     pub transfer_seconds: f64,
     pub warmup_seconds: f64,
-    /// notebook-kit's step implementation: "fused SGD" or "autograd".
-    pub training_path: &'static str,
+    /// notebook-kit's step implementation.
+    pub training_path: TrainingPath,
     pub gemm: Option<GemmRate>,
     pub results: Vec<EpochRuns>,
 }
@@ -97,11 +98,11 @@ pub struct Setup {
 }
 
 impl Setup {
-    fn steps(&self) -> usize {
+    pub(crate) fn steps(&self) -> usize {
         steps_per_epoch(self.samples, self.batch_size)
     }
 
-    fn flops_per_epoch(&self) -> f64 {
+    pub(crate) fn flops_per_epoch(&self) -> f64 {
         self.architecture.per_epoch(self.samples, self.batch_size)
     }
 }
@@ -116,17 +117,17 @@ pub struct Report {
 }
 
 /// Derived numbers of one table row.
-struct Row<'a> {
-    device: &'a DeviceResult,
-    runs: &'a EpochRuns,
-    ms_per_step: f64,
-    samples_per_second: f64,
-    gflops: f64,
-    percent_of_peak: Option<f64>,
+pub(crate) struct Row<'a> {
+    pub device: &'a DeviceResult,
+    pub runs: &'a EpochRuns,
+    pub ms_per_step: f64,
+    pub samples_per_second: f64,
+    pub gflops: f64,
+    pub percent_of_peak: Option<f64>,
 }
 
 impl Report {
-    fn rows(&self) -> Vec<Row<'_>> {
+    pub(crate) fn rows(&self) -> Vec<Row<'_>> {
         let mut rows = Vec::new();
         for device in &self.devices {
             for runs in &device.results {
@@ -147,18 +148,43 @@ impl Report {
         rows
     }
 
-    /// (epochs, CPU median, GPU label, GPU median, CPU/GPU) for every epoch count timed on
-    /// the CPU and a GPU.
-    fn speedups(&self) -> Vec<(usize, f64, String, f64, f64)> {
-        let Some(cpu) = self.devices.iter().find(|d| d.device == Device::Cpu) else {
+    /// Median time per epoch count and device, as notebook-kit's CPU-vs-GPU table: the
+    /// chart draws it, and the speedups come from it.
+    fn comparison(&self) -> notebook_kit::Result<Comparison> {
+        let mut comparison = Comparison::new();
+        for d in &self.devices {
+            for runs in &d.results {
+                // The table reads a timing's mean; one run at the median keeps it
+                // consistent with this report.
+                let timing = Timing::new(1, vec![runs.median()])?;
+                comparison.add_described(task_name(runs.epochs), d.device, d.name.clone(), &timing);
+            }
+        }
+        Ok(comparison)
+    }
+
+    /// The GPU's speedup for every epoch count timed on the CPU and a GPU.
+    pub(crate) fn speedups(&self) -> Vec<Speedup> {
+        let (Ok(comparison), Some(cpu)) = (
+            self.comparison(),
+            self.devices.iter().find(|d| d.device == Device::Cpu),
+        ) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for gpu in self.devices.iter().filter(|d| d.device != Device::Cpu) {
             for runs in &gpu.results {
-                if let Some(cpu_runs) = cpu.results.iter().find(|r| r.epochs == runs.epochs) {
-                    let (c, g) = (cpu_runs.median(), runs.median());
-                    out.push((runs.epochs, c, device_label(gpu.device), g, c / g));
+                let cpu_runs = cpu.results.iter().find(|r| r.epochs == runs.epochs);
+                if let (Some(cpu_runs), Some(speedup)) =
+                    (cpu_runs, comparison.speedup(&task_name(runs.epochs)))
+                {
+                    out.push(Speedup {
+                        epochs: runs.epochs,
+                        cpu_seconds: cpu_runs.median(),
+                        gpu: device_label(gpu.device),
+                        gpu_seconds: runs.median(),
+                        speedup,
+                    });
                 }
             }
         }
@@ -299,11 +325,15 @@ impl Report {
                 d.transfer_seconds
             );
         }
-        for (epochs, cpu, gpu, gpu_seconds, speedup) in self.speedups() {
+        for s in self.speedups() {
             let _ = writeln!(
                 out,
-                "speedup {gpu} over cpu, {epochs} epoch{}: {speedup:.1}\u{d7} ({cpu:.2} s \u{2192} {gpu_seconds:.2} s)",
-                if epochs == 1 { "" } else { "s" }
+                "speedup {} over cpu, {}: {:.1}\u{d7} ({:.2} s \u{2192} {:.2} s)",
+                s.gpu,
+                task_name(s.epochs),
+                s.speedup,
+                s.cpu_seconds,
+                s.gpu_seconds
             );
         }
         for u in &self.unavailable {
@@ -317,141 +347,25 @@ impl Report {
         out
     }
 
-    /// Machine-readable results. Each entry of `runs` carries the fields the Python
-    /// baselines print too (implementation, device, epochs, batch, seconds, loss,
-    /// accuracy), so `benches/compare.sh` reads all three the same way.
-    pub fn json(&self) -> Value {
-        let m = &self.machine;
-        let s = &self.setup;
-        let runs: Vec<Value> = self
-            .rows()
-            .iter()
-            .map(|row| {
-                let last = row.runs.last();
-                json!({
-                    "implementation": "gpu-bench",
-                    "device": device_label(row.device.device),
-                    "device_name": row.device.name,
-                    "epochs": row.runs.epochs,
-                    "batch": s.batch_size,
-                    "samples": s.samples,
-                    "seconds": row.runs.median(),
-                    "seconds_min": row.runs.min(),
-                    "seconds_max": row.runs.max(),
-                    "seconds_all": row.runs.seconds(),
-                    "ms_per_step": row.ms_per_step,
-                    "samples_per_second": row.samples_per_second,
-                    "gflops": row.gflops,
-                    "percent_of_peak": row.percent_of_peak,
-                    "loss": last.map(|r| finite(r.loss)),
-                    "accuracy": last.map(|r| finite(r.accuracy)),
-                    "warmup_seconds": row.device.warmup_seconds,
-                })
-            })
-            .collect();
-        let devices: Vec<Value> = self
-            .devices
-            .iter()
-            .map(|d| {
-                json!({
-                    "device": device_label(d.device),
-                    "name": d.name,
-                    "warmup_seconds": d.warmup_seconds,
-                    "training_path": d.training_path,
-                    "transfer_seconds": d.transfer_seconds,
-                    "gemm": d.gemm.map(|g| json!({"size": g.size, "gflops": g.gflops, "seconds": g.seconds})),
-                })
-            })
-            .collect();
-        let speedups: Vec<Value> = self
-            .speedups()
-            .into_iter()
-            .map(|(epochs, cpu, gpu, gpu_seconds, speedup)| {
-                json!({"epochs": epochs, "cpu_seconds": cpu, "gpu": gpu, "gpu_seconds": gpu_seconds, "speedup": speedup})
-            })
-            .collect();
-        let unavailable: Vec<Value> = self
-            .unavailable
-            .iter()
-            .map(|u| json!({"device": device_label(u.device), "reason": u.reason}))
-            .collect();
-        json!({
-            "tool": "gpu-bench",
-            "version": env!("CARGO_PKG_VERSION"),
-            "date": m.date,
-            "machine": {
-                "cpu_model": m.cpu_model,
-                "logical_cpus": m.logical_cpus,
-                "torch_threads": m.torch_threads,
-                "load_average": m.load_average,
-                "gpus": m.gpus.iter().map(|g| json!({
-                    "device": format!("cuda:{}", g.index), "name": g.name, "memory_bytes": g.memory_bytes,
-                })).collect::<Vec<_>>(),
-                "torch_version": m.torch_version,
-                "tch_version": m.tch_version,
-            },
-            "config": {
-                "dataset": s.dataset,
-                "model": s.model,
-                "model_description": s.model_description,
-                "batch": s.batch_size,
-                "samples": s.samples,
-                "steps_per_epoch": s.steps(),
-                "repeat": s.repeat,
-                "data_dir": s.data_dir.as_ref().map(|p| p.display().to_string()),
-            },
-            "flops": {
-                "per_sample": s.architecture.per_sample(),
-                "per_update": s.architecture.per_update(),
-                "per_epoch": s.flops_per_epoch(),
-            },
-            "overhead": {
-                "startup_seconds": self.overhead.startup,
-                "data_load_seconds": self.overhead.data_load,
-                "preprocess_seconds": self.overhead.preprocess,
-                "total_seconds": self.overhead.total(),
-                "target_seconds": OVERHEAD_TARGET_SECONDS,
-            },
-            "devices": devices,
-            "runs": runs,
-            "speedup": speedups,
-            "unavailable": unavailable,
-        })
-    }
-
     /// Median time per epoch count, CPU and GPU bars side by side (notebook-kit's chart).
     pub fn chart(&self) -> notebook_kit::Result<Figure> {
-        let mut comparison = Comparison::new();
-        for d in &self.devices {
-            for runs in &d.results {
-                let task = format!(
-                    "{} epoch{}",
-                    runs.epochs,
-                    if runs.epochs == 1 { "" } else { "s" }
-                );
-                // The chart draws the mean of a timing; one run at the median keeps it
-                // consistent with the table.
-                let timing = Timing::new(1, vec![runs.median()])?;
-                comparison.add_described(task, d.device, d.name.clone(), &timing);
-            }
-        }
-        comparison.chart()
+        self.comparison()?.chart()
     }
 }
 
-/// JSON has no NaN: a value that is not finite becomes null.
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
+/// The GPU's speedup over the CPU for one epoch count.
+#[derive(Debug, Clone, Serialize)]
+pub struct Speedup {
+    pub epochs: usize,
+    pub cpu_seconds: f64,
+    pub gpu: String,
+    pub gpu_seconds: f64,
+    pub speedup: f64,
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
+/// `1 epoch`, `10 epochs`: the task names of the table and the chart.
+fn task_name(epochs: usize) -> String {
+    format!("{epochs} epoch{}", if epochs == 1 { "" } else { "s" })
 }
 
 /// Columns padded to their widest cell; the first left-aligned, the others right-aligned.
@@ -486,71 +400,13 @@ fn align(heading: &[&str], body: &[Vec<String>]) -> String {
     out
 }
 
-/// The temporary file that `path` is first written to: in the same folder, so that the
-/// final rename stays on one file system and is atomic.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Fails now, rather than after a long benchmark, if `path` could not be written later:
-/// creates and removes the temporary file the final write will use.
-pub fn check_writable(path: &Path) -> Result<(), String> {
-    if path.is_dir() {
-        return Err(format!(
-            "{} is a directory; give a file name",
-            path.display()
-        ));
-    }
-    let temp = temp_path(path);
-    match std::fs::File::create(&temp) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&temp);
-            Ok(())
-        }
-        Err(e) => Err(format!("cannot write {}: {e}", path.display())),
-    }
-}
-
-/// Writes `bytes` to `path` whole or not at all: a temporary file beside it, synced, then
-/// renamed over it. On failure the temporary file is removed and `path` is untouched.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let temp = temp_path(path);
-    let written = std::fs::File::create(&temp)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&temp, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        format!("cannot write {}: {e}", path.display())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median(&[]).is_nan());
-    }
-
-    #[test]
     fn columns_line_up() {
         let text = align(&["a", "bb"], &[vec!["xyz".into(), "1".into()]]);
         assert_eq!(text, "a    bb\nxyz   1");
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_file_on_failure() {
-        let dir = std::env::temp_dir().join(format!("gpu-bench-report-{}", std::process::id()));
-        let path = dir.join("missing-folder").join("out.json");
-        assert!(write_atomically(&path, b"{}").is_err());
-        assert!(check_writable(&path).is_err());
-        assert!(!path.exists());
     }
 }

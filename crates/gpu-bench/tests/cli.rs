@@ -71,7 +71,7 @@ fn gpu_bench(args: &[&str]) -> Output {
         .env_remove("NOTEBOOK_KIT_DATA")
         .env_remove("CIFAR10_DIR")
         .env_remove("FASHION_MNIST_DIR")
-        .env_remove("NOTEBOOK_KIT_FAST_PATH")
+        .env_remove("NOTEBOOK_KIT_FUSED")
         .output()
         .expect("gpu-bench runs")
 }
@@ -192,7 +192,7 @@ fn cpu_run_prints_the_table_and_writes_json_and_chart() {
 
     let value: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(value["config"]["model"], "lesson");
-    assert_eq!(value["devices"][0]["training_path"], "fused SGD");
+    assert_eq!(value["devices"][0]["training_path"], "fused");
     assert_eq!(value["config"]["samples"], 320);
     assert_eq!(value["config"]["steps_per_epoch"], 10);
     assert_eq!(value["flops"]["per_sample"], 54_924_000.0);
@@ -326,10 +326,24 @@ fn cuda_without_a_gpu_reports_it_and_exits_2_after_the_cpu_results() {
 fn unknown_names_are_usage_errors() {
     for (args, needle) in [
         (&["--devices", "tpu"][..], "unknown device 'tpu'"),
-        (&["--model", "resnet"][..], "unknown model 'resnet'"),
-        (&["--dataset", "mnist"][..], "unknown dataset 'mnist'"),
-        (&["--epochs", "zero"][..], "--epochs expects a whole number"),
-        (&["--bogus"][..], "unknown option '--bogus'"),
+        (
+            &["--model", "resnet"][..],
+            "invalid value 'resnet' for '--model",
+        ),
+        (
+            &["--dataset", "mnist"][..],
+            "invalid value 'mnist' for '--dataset",
+        ),
+        (
+            &["--epochs", "zero"][..],
+            "invalid value 'zero' for '--epochs",
+        ),
+        (&["--bogus"][..], "unexpected argument '--bogus'"),
+        (
+            &["--repeat", "2", "--repeat", "3"][..],
+            "cannot be used multiple times",
+        ),
+        (&["--json"][..], "a value is required for '--json"),
     ] {
         let (code, stdout, stderr) = outcome(&gpu_bench(args));
         assert_eq!(code, Some(64), "{args:?}: {stderr}");

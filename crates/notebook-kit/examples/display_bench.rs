@@ -14,6 +14,7 @@ use notebook_kit::display::{
     plot_sample_with, plot_samples, Figure,
 };
 use notebook_kit::model::History;
+use notebook_kit::numbers::median;
 use notebook_kit::timeit;
 use notebook_kit::timing::{Comparison, Timing};
 use notebook_kit::Result;
@@ -47,14 +48,14 @@ fn main() -> Result<()> {
     println!(
         "{:<28} median {:>9.3} ns per loop",
         "timeit! overhead",
-        median(empty.per_loop().to_vec()) * 1e9
+        median(empty.per_loop()) * 1e9
     );
     // Per run it also waits for the device and reads the clock twice.
     let per_run = timeit!(quiet, n = 1, r = 1000, {});
     println!(
         "{:<28} median {:>9.3} µs per run",
         "timeit! per-run cost",
-        median(per_run.per_loop().to_vec()) * 1e6
+        median(per_run.per_loop()) * 1e6
     );
 
     if let Some(dir) = save_dir {
@@ -71,13 +72,8 @@ fn report(name: &str, times: usize, mut f: impl FnMut() -> Result<()>) -> Result
         f()?;
         seconds.push(start.elapsed().as_secs_f64());
     }
-    println!("{name:<28} median {:>9.3} ms", median(seconds) * 1e3);
+    println!("{name:<28} median {:>9.3} ms", median(&seconds) * 1e3);
     Ok(())
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// CIFAR-10-shaped data without a download: smooth colour patterns, labels 0..9.

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use tch::Device;
 
 use crate::error::{Error, Result};
+use crate::numbers::gib;
 
 /// Outcome of trying to load libtorch's CUDA backend into this process.
 #[derive(Debug, Clone)]
@@ -185,11 +186,7 @@ impl fmt::Debug for PhysicalDevice {
             self.name, self.device_type, self.description
         )?;
         if let Some(bytes) = self.memory_bytes {
-            write!(
-                f,
-                ", memory='{:.1} GiB'",
-                bytes as f64 / (1u64 << 30) as f64
-            )?;
+            write!(f, ", memory='{}'", gib(bytes, 1))?;
         }
         write!(f, ")")
     }
@@ -227,7 +224,7 @@ pub fn devices() -> Vec<PhysicalDevice> {
 /// Product name of GPU `index`, with its memory, when the CUDA driver can tell.
 pub fn gpu_name(index: usize) -> Option<String> {
     cuda_driver::device_info(index as i32)
-        .map(|(name, bytes)| format!("{name} ({:.0} GiB)", bytes as f64 / (1u64 << 30) as f64))
+        .map(|(name, bytes)| format!("{name} ({})", gib(bytes, 0)))
 }
 
 /// Human name of a device: the CPU model, or the GPU's product name.

@@ -10,12 +10,17 @@
 //! - [`display`]: inline PNG figures and HTML tables through evcxr's display protocol.
 //! - [`timing`]: `timeit!` with IPython's `%timeit` semantics, and CPU-vs-GPU comparisons.
 //! - [`device`]: which devices exist, and making CUDA visible inside evcxr.
+//! - [`models`]: the lesson's and the exercise's models, defined once for benchmarks and tests.
+//! - [`files`], [`numbers`]: atomic file writes; thousands separators, GiB and medians.
 
 pub mod data;
 pub mod device;
 pub mod display;
 pub mod error;
+pub mod files;
 pub mod model;
+pub mod models;
+pub mod numbers;
 pub mod prelude;
 pub mod shape;
 pub mod timing;

@@ -18,8 +18,8 @@ pub use crate::model::Activation::{Linear, Relu, Sigmoid, Softmax, Tanh};
 pub use crate::model::Loss::{CategoricalCrossentropy, SparseCategoricalCrossentropy};
 pub use crate::model::Metric::Accuracy;
 pub use crate::model::{
-    argmax, Activation, Adam, Dense, Eval, Fit, Flatten, History, Loss, Metric, Optimizer,
-    Sequential, Sgd, Summary,
+    argmax, set_max_epochs, Activation, Adam, Dense, Eval, Fit, Flatten, History,
+    Loss, Metric, Optimizer, Predict, Sequential, Sgd, Summary,
 };
 pub use crate::timeit;
 pub use crate::timing::{Comparison, Timing};

@@ -1,4 +1,5 @@
-//! Shapes printed the way NumPy and Keras print them: `(50000, 32, 32, 3)`.
+//! Shapes printed the way NumPy and Keras print them: `(50000, 32, 32, 3)`, and which
+//! dtypes count as integers.
 
 use std::fmt;
 
@@ -52,6 +53,16 @@ impl TensorShape for tch::Tensor {
     fn shape(&self) -> Shape {
         Shape(self.size())
     }
+}
+
+/// Is `kind` one of the integer dtypes labels and pixels come in (`u8`, `i8`, `i16`,
+/// `i32`, `i64`)?
+pub(crate) fn is_integer(kind: tch::Kind) -> bool {
+    use tch::Kind;
+    matches!(
+        kind,
+        Kind::Uint8 | Kind::Int8 | Kind::Int16 | Kind::Int | Kind::Int64
+    )
 }
 
 #[cfg(test)]

@@ -46,12 +46,7 @@ fn max_abs_diff(a: &[Tensor], b: &[Tensor]) -> f64 {
 #[test]
 fn lesson_summary_matches_keras() -> Result<()> {
     let _rng = rng_lock();
-    let model = Sequential::new()
-        .add(Flatten::new([32, 32, 3]))
-        .add(Dense::new(3000, Relu))
-        .add(Dense::new(1000, Relu))
-        .add(Dense::new(10, Sigmoid))
-        .build(Device::Cpu)?;
+    let model = notebook_kit::models::lesson(Device::Cpu)?;
     let expected = [
         "Model: \"sequential\"",
         "_________________________________________________________________",
@@ -106,9 +101,9 @@ fn fused_path_is_chosen_only_for_plain_sgd() -> Result<()> {
     assert_eq!(model.training_path(), None);
     model.compile(Sgd::default(), CategoricalCrossentropy, Accuracy)?;
     assert_eq!(model.training_path(), Some(TrainingPath::Fused));
-    model.set_fast_path(false);
+    model.set_fused(false);
     assert_eq!(model.training_path(), Some(TrainingPath::Autograd));
-    model.set_fast_path(true);
+    model.set_fused(true);
     model.compile(
         Sgd::new(0.01).momentum(0.9),
         CategoricalCrossentropy,
@@ -144,7 +139,7 @@ fn both_paths(
         tch::manual_seed(42);
         let mut model = small_model(output, 10)?;
         model.compile(Sgd::new(0.05), loss, Accuracy)?;
-        model.set_fast_path(fast);
+        model.set_fused(fast);
         let expected = if fast {
             TrainingPath::Fused
         } else {
@@ -397,7 +392,7 @@ fn non_finite_loss_stops_training() -> Result<()> {
     let _ = x.get(40).get(0).get(0).get(0).fill_(f64::NAN);
     for fast in [true, false] {
         let mut model = compiled_model()?;
-        model.set_fast_path(fast);
+        model.set_fused(fast);
         let err = model
             .fit(&x, &y, Fit::epochs(1).shuffle(false))
             .expect_err("NaN must stop fit");
@@ -503,4 +498,45 @@ fn argmax_of_odd_shapes_does_not_panic() {
         0
     );
     assert_eq!(argmax(&Tensor::from(3.0f32)).int64_value(&[]), 0);
+}
+
+#[test]
+fn verbose_takes_keras_numbers_and_rejects_others() -> Result<()> {
+    let (x, labels) = toy_data(16, 3, 5);
+    let mut model = small_model(Softmax, 3)?;
+    model.compile(Sgd::default(), SparseCategoricalCrossentropy, Accuracy)?;
+    for verbose in [0, 1, 2] {
+        model.fit(&x, &labels, Fit::epochs(1).verbose(verbose))?;
+    }
+    model.fit(&x, &labels, Fit::epochs(1).verbose(false))?;
+    let err = model
+        .fit(&x, &labels, Fit::epochs(1).verbose(3))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("verbose must be 0"), "{err}");
+    let err = model
+        .evaluate_with(&x, &labels, Eval::default().verbose(-1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("got -1"), "{err}");
+    let _ = model.predict_with(&x, Predict::default().verbose(2))?;
+    Ok(())
+}
+
+#[test]
+fn shared_model_definitions_describe_the_lesson_and_the_exercise() -> Result<()> {
+    let _rng = rng_lock();
+    let lesson = notebook_kit::models::lesson(Device::Cpu)?;
+    assert_eq!(
+        lesson.dense_shapes(),
+        [(3072, 3000), (3000, 1000), (1000, 10)]
+    );
+    assert!(matches!(lesson.optimizer(), Some(Optimizer::Sgd(s)) if s.learning_rate == 0.01));
+    assert_eq!(lesson.loss(), Some(CategoricalCrossentropy));
+    let deep = notebook_kit::models::fashion(5, Device::Cpu)?;
+    assert_eq!(deep.dense_shapes().len(), 6);
+    assert_eq!(deep.dense_shapes()[0], (784, 500));
+    assert_eq!(deep.loss(), Some(SparseCategoricalCrossentropy));
+    assert!(matches!(deep.optimizer(), Some(Optimizer::Adam(_))));
+    Ok(())
 }

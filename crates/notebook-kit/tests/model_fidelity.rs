@@ -52,13 +52,7 @@ fn lesson_model_one_epoch_like_keras() -> Result<()> {
     let (x, y) = cifar10_train();
     assert_eq!(x.size(), [50000, 32, 32, 3]);
     tch::manual_seed(0);
-    let mut model = Sequential::new()
-        .add(Flatten::new([32, 32, 3]))
-        .add(Dense::new(3000, Relu))
-        .add(Dense::new(1000, Relu))
-        .add(Dense::new(10, Sigmoid))
-        .build(Device::Cpu)?;
-    model.compile(Sgd::default(), CategoricalCrossentropy, Accuracy)?;
+    let mut model = notebook_kit::models::lesson(Device::Cpu)?;
     let history = model.fit(&x, &y, Fit::epochs(1))?;
     let (loss, accuracy) = (history.loss[0], history.accuracy[0]);
     println!(

@@ -4,12 +4,12 @@
 //!
 //! The URL and checksum are parameters so tests can serve files from a local server.
 
+use crate::files::{folder_of, persist, temp_dir_beside, temp_file_beside};
 use crate::{Error, Result};
 use md5::{Digest, Md5};
 use std::fs::{self, File};
 use std::io::{BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Downloads `url` to `dest`, checking its MD5 (lower- or upper-case hex) on the way.
@@ -23,9 +23,9 @@ pub fn download_file(
     dest: &Path,
     log: &mut dyn Write,
 ) -> Result<()> {
-    let dir = parent_of(dest);
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let part = TempPath::new(dest, "part");
+    let dir = folder_of(dest);
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut part = temp_file_beside(dest)?;
 
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(30))
@@ -45,7 +45,6 @@ pub fn download_file(
         dest.display()
     );
 
-    let mut file = File::create(&part.path).map_err(|e| Error::io(&part.path, e))?;
     let mut body = response.into_reader();
     let mut hasher = Md5::new();
     let mut progress = Progress::new(total);
@@ -63,8 +62,8 @@ pub fn download_file(
             }
         };
         hasher.update(&buf[..n]);
-        file.write_all(&buf[..n])
-            .map_err(|e| Error::io(&part.path, e))?;
+        part.write_all(&buf[..n])
+            .map_err(|e| Error::io(part.path(), e))?;
         if let Some(line) = progress.advance(n as u64) {
             let _ = writeln!(log, "{line}");
         }
@@ -80,8 +79,9 @@ pub fn download_file(
             ));
         }
     }
-    file.sync_all().map_err(|e| Error::io(&part.path, e))?;
-    drop(file);
+    part.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(part.path(), e))?;
 
     let actual = hex(&hasher.finalize());
     if !actual.eq_ignore_ascii_case(expected_md5.trim()) {
@@ -91,7 +91,7 @@ pub fn download_file(
             actual,
         });
     }
-    part.persist(dest)?;
+    persist(part, dest)?;
     let _ = writeln!(log, "Downloaded {} (MD5 ok)", dest.display());
     Ok(())
 }
@@ -102,22 +102,21 @@ pub fn download_file(
 /// Everything is unpacked into a temporary folder beside `dest` first and moved into place
 /// with one rename, so `dest` is either the complete new folder or untouched.
 pub fn extract_tar_gz(archive: &Path, member: &str, dest: &Path, required: &[&str]) -> Result<()> {
-    let dir = parent_of(dest);
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let staging = TempPath::new(dest, "extract");
-    fs::create_dir(&staging.path).map_err(|e| Error::io(&staging.path, e))?;
+    let dir = folder_of(dest);
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let staging = temp_dir_beside(dest)?;
 
     let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
     let gz = flate2::read::GzDecoder::new(BufReader::new(file));
     // `unpack` refuses entries that would land outside the staging folder.
-    tar::Archive::new(gz).unpack(&staging.path).map_err(|e| {
+    tar::Archive::new(gz).unpack(staging.path()).map_err(|e| {
         Error::bad_file(
             archive,
             format!("cannot unpack this .tar.gz ({e}); delete it and run again to download a fresh copy"),
         )
     })?;
 
-    let unpacked = staging.path.join(member);
+    let unpacked = staging.path().join(member);
     for name in required {
         if !unpacked.join(name).is_file() {
             return Err(Error::bad_file(
@@ -128,7 +127,7 @@ pub fn extract_tar_gz(archive: &Path, member: &str, dest: &Path, required: &[&st
     }
     // An old, incomplete copy at `dest` goes into the staging folder, to be deleted with it.
     if dest.exists() {
-        fs::rename(dest, staging.path.join(".old")).map_err(|e| Error::io(dest, e))?;
+        fs::rename(dest, staging.path().join(".old")).map_err(|e| Error::io(dest, e))?;
     }
     fs::rename(&unpacked, dest).map_err(|e| Error::io(dest, e))?;
     Ok(())
@@ -189,50 +188,6 @@ impl Progress {
     }
 }
 
-/// A temporary path beside `dest` (same folder, so renaming it to `dest` is atomic), removed
-/// on drop unless persisted.
-struct TempPath {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl TempPath {
-    fn new(dest: &Path, purpose: &str) -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = dest
-            .file_name()
-            .map_or("download".into(), |n| n.to_string_lossy());
-        let unique = format!(
-            ".{name}.{}-{}.{purpose}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        TempPath {
-            path: parent_of(dest).join(unique),
-            keep: false,
-        }
-    }
-
-    fn persist(mut self, dest: &Path) -> Result<()> {
-        fs::rename(&self.path, dest).map_err(|e| Error::io(dest, e))?;
-        self.keep = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        if self.keep {
-            return;
-        }
-        if self.path.is_dir() {
-            let _ = fs::remove_dir_all(&self.path);
-        } else {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
 /// Standard output through `print!`, so the test harness captures it like any notebook output.
 pub(crate) struct PrintLines;
 
@@ -244,13 +199,6 @@ impl Write for PrintLines {
 
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stdout().flush()
-    }
-}
-
-fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
     }
 }
 

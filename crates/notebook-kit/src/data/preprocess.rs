@@ -1,7 +1,7 @@
 //! The lesson's preprocessing: `x / 255` and `keras.utils.to_categorical`, plus reading one
 //! label (`classes[y_train[3][0]]` in Python).
 
-use crate::shape::TensorShape;
+use crate::shape::{is_integer, TensorShape};
 use crate::{Error, Result};
 use tch::{Kind, Tensor};
 
@@ -73,10 +73,7 @@ pub fn to_categorical(y: &Tensor, num_classes: i64) -> Result<Tensor> {
 /// The number of labels in `y`, after checking it looks like a label vector.
 fn label_count(y: &Tensor, func: &str) -> Result<i64> {
     let kind = y.f_kind()?;
-    if !matches!(
-        kind,
-        Kind::Uint8 | Kind::Int8 | Kind::Int16 | Kind::Int | Kind::Int64
-    ) {
+    if !is_integer(kind) {
         return Err(Error::shape(format!(
             "{func} expects integer labels, got {kind:?}"
         )));

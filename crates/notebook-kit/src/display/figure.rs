@@ -1,7 +1,6 @@
 //! `Figure`: an RGB picture that shows inline in a notebook and saves as PNG.
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -33,7 +32,7 @@ pub struct Figure {
 impl Figure {
     /// A figure from raw RGB bytes (3 per pixel, rows top to bottom).
     pub fn from_rgb(width: u32, height: u32, rgb: Vec<u8>) -> Result<Figure> {
-        if width == 0 || height == 0 {
+            if width == 0 || height == 0 {
             return Err(Error::invalid(format!(
                 "a figure cannot be {width}x{height} pixels"
             )));
@@ -50,7 +49,7 @@ impl Figure {
 
     /// A white figure to draw on.
     pub(crate) fn blank(width: u32, height: u32) -> Result<Figure> {
-        Figure::from_rgb(
+            Figure::from_rgb(
             width,
             height,
             vec![255; width as usize * height as usize * 3],
@@ -129,20 +128,7 @@ impl Figure {
                 path.display()
             )));
         }
-        let png = self.to_png()?;
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-        let written = std::fs::File::create(&temp)
-            .and_then(|mut file| file.write_all(&png).and_then(|()| file.sync_all()))
-            .and_then(|()| std::fs::rename(&temp, path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(Error::io(path, e));
-        }
-        Ok(())
+        crate::files::write_atomically(path, &self.to_png()?)
     }
 
     /// Shows the figure inline in a Jupyter notebook (called by evcxr on a cell's value).

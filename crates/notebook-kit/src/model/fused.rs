@@ -3,7 +3,9 @@
 //! Why: with autograd, every step allocates a gradient buffer as large as each kernel
 //! (37 MB for the lesson's first layer), and libtorch's CPU allocator hands out fresh,
 //! untouched pages each time, so page faults cost more than the matmul that fills them
-//! (see STACK-NOTES.md). Plain SGD needs no gradient buffer at all:
+//! (measured on a 2-core machine: allocating and first touching the 37 MB take about
+//! 14 ms a step, the weight-gradient matmul itself 6.8 ms). Plain SGD needs no gradient
+//! buffer at all:
 //! `W -= lr * dZ^T x` is one `addmm_` into `W` itself, if the small `dZ` is scaled by
 //! `-lr` first (`addmm_` here has no alpha). The forward pass skips autograd's bookkeeping
 //! and, for large layers on the CPU, uses oneDNN (see `DenseWeights::pre_activation_no_grad`).

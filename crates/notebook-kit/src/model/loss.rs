@@ -6,7 +6,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::activation::Activation;
 use crate::error::{Error, Result};
-use crate::shape::TensorShape;
+use crate::shape::{is_integer, TensorShape};
 
 /// Keras clips probabilities to `[EPSILON, 1 - EPSILON]` before taking logs
 /// (`keras.backend.epsilon()`).
@@ -142,13 +142,6 @@ impl fmt::Display for Loss {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-fn is_integer(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Uint8 | Kind::Int8 | Kind::Int16 | Kind::Int | Kind::Int64
-    )
 }
 
 /// Labels on the training device: what the loss consumes, and the class of each sample.

@@ -26,7 +26,7 @@
 //! # }
 //! ```
 //!
-//! How training runs (see `train.rs`): the whole data set moves to the model's device once
+//! How training runs (see `train.rs`; progress lines: `progbar.rs`): the whole data set moves to the model's device once
 //! per `fit`, each epoch shuffles a permutation with tch's generator (so
 //! `tch::manual_seed` reproduces a run), and batches are gathered on the device. Two
 //! interchangeable step implementations exist:
@@ -37,8 +37,8 @@
 //!   the update `W -= lr * dZ^T x` into one in-place `addmm_`, so no gradient buffers are
 //!   allocated (on the lesson's model, autograd allocates and page-faults a fresh 37 MB
 //!   buffer every step). Results agree with the autograd path to rounding (tested).
-//!   Force the autograd path with `model.set_fast_path(false)` or the environment
-//!   variable `NOTEBOOK_KIT_FAST_PATH=0`.
+//!   Force the autograd path with `model.set_fused(false)` or the environment
+//!   variable `NOTEBOOK_KIT_FUSED=0`.
 //!
 //! Kernels are stored `[units, inputs]` (PyTorch's layout, which libtorch's fast CPU
 //! kernels want); `get_weights()` returns them in Keras's `[inputs, units]`.
@@ -48,9 +48,11 @@ mod dense;
 mod flatten;
 mod fused;
 mod history;
+mod infer;
 mod loss;
 mod optimizer;
-mod progress;
+mod options;
+mod progbar;
 mod summary;
 mod train;
 
@@ -62,14 +64,14 @@ pub use flatten::Flatten;
 pub use history::History;
 pub use loss::{Loss, Metric};
 pub use optimizer::{Adam, Optimizer, Sgd};
+pub use options::{max_epochs, set_max_epochs, Eval, Fit, Inference, Predict, Verbose};
 pub use summary::{Summary, SummaryRow};
-pub use train::{Eval, Fit};
 
 use dense::DenseWeights;
 use optimizer::OptimizerState;
 
 use crate::error::{Error, Result};
-use crate::shape::{Shape, TensorShape};
+use crate::shape::{is_integer, Shape, TensorShape};
 
 /// A layer to `add` to a [`Sequential`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,12 +148,9 @@ impl SequentialBuilder {
             let built = match layer {
                 Layer::Flatten(_) => {
                     shape = vec![shape.iter().product()];
-                    let name = keras_name("flatten", &mut flattens);
-                    Built {
-                        name,
-                        kind: "Flatten",
+                    BuiltLayer::Flatten {
+                        name: keras_name("flatten", &mut flattens),
                         output: shape.clone(),
-                        dense: None,
                     }
                 }
                 Layer::Dense(d) => {
@@ -170,18 +169,16 @@ impl SequentialBuilder {
                     }
                     let weights = DenseWeights::init(shape[0], d.units, d.activation, device)?;
                     shape = vec![d.units];
-                    let name = keras_name("dense", &mut denses);
-                    Built {
-                        name,
-                        kind: "Dense",
+                    BuiltLayer::Dense {
+                        name: keras_name("dense", &mut denses),
                         output: shape.clone(),
-                        dense: Some(weights),
+                        weights,
                     }
                 }
             };
             layers.push(built);
         }
-        if layers.last().is_some_and(|l| l.dense.is_none()) {
+        if layers.last().is_some_and(|l| l.dense().is_none()) {
             return Err(Error::invalid(
                 "the last layer must be a Dense layer (the model's outputs)",
             ));
@@ -192,7 +189,7 @@ impl SequentialBuilder {
             units: shape[0],
             device,
             compiled: None,
-            fast_path: true,
+            fused: true,
         })
     }
 }
@@ -208,14 +205,47 @@ fn keras_name(base: &str, count: &mut usize) -> String {
     name
 }
 
-/// One built layer: its Keras name and type, its output shape, and any weights.
+/// One built layer: its Keras name, its output shape (of one sample), and its weights.
 #[derive(Debug)]
-struct Built {
-    name: String,
-    kind: &'static str,
-    /// Shape of one sample's output (without the batch dimension).
-    output: Vec<i64>,
-    dense: Option<DenseWeights>,
+enum BuiltLayer {
+    Flatten {
+        name: String,
+        output: Vec<i64>,
+    },
+    Dense {
+        name: String,
+        output: Vec<i64>,
+        weights: DenseWeights,
+    },
+}
+
+impl BuiltLayer {
+    fn name(&self) -> &str {
+        match self {
+            BuiltLayer::Flatten { name, .. } | BuiltLayer::Dense { name, .. } => name,
+        }
+    }
+
+    /// Keras's class name, as the summary shows it.
+    fn kind(&self) -> &'static str {
+        match self {
+            BuiltLayer::Flatten { .. } => "Flatten",
+            BuiltLayer::Dense { .. } => "Dense",
+        }
+    }
+
+    fn output(&self) -> &[i64] {
+        match self {
+            BuiltLayer::Flatten { output, .. } | BuiltLayer::Dense { output, .. } => output,
+        }
+    }
+
+    fn dense(&self) -> Option<&DenseWeights> {
+        match self {
+            BuiltLayer::Dense { weights, .. } => Some(weights),
+            BuiltLayer::Flatten { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -228,21 +258,37 @@ struct Compiled {
 /// A stack of layers with its weights on one device, Keras's `Sequential`.
 #[derive(Debug)]
 pub struct Sequential {
-    layers: Vec<Built>,
+    layers: Vec<BuiltLayer>,
     input_shape: Vec<i64>,
     units: i64,
     device: Device,
     compiled: Option<Compiled>,
-    fast_path: bool,
+    fused: bool,
 }
 
 /// Which step implementation `fit` uses; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrainingPath {
-    /// Explicit Dense gradients fused into in-place SGD updates.
+    /// Explicit Dense gradients fused into in-place optimizer updates.
     Fused,
     /// libtorch autograd and a separate optimizer update.
     Autograd,
+}
+
+impl TrainingPath {
+    /// `fused` or `autograd`, as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrainingPath::Fused => "fused",
+            TrainingPath::Autograd => "autograd",
+        }
+    }
+}
+
+impl std::fmt::Display for TrainingPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Sequential {
@@ -293,9 +339,9 @@ impl Sequential {
             .layers
             .iter()
             .map(|l| SummaryRow {
-                layer: format!("{} ({})", l.name, l.kind),
-                output_shape: batch_shape(&l.output),
-                params: l.dense.as_ref().map_or(0, DenseWeights::count_params),
+                layer: format!("{} ({})", l.name(), l.kind()),
+                output_shape: batch_shape(l.output()),
+                params: l.dense().map_or(0, DenseWeights::count_params),
             })
             .collect();
         Summary {
@@ -322,28 +368,55 @@ impl Sequential {
         Ok(out)
     }
 
-    /// Turns the fused SGD path off (`false`) or back on (`true`, the default, which still
-    /// applies only where it fits). The environment variable `NOTEBOOK_KIT_FAST_PATH=0`
+    /// Turns the fused training path off (`false`) or back on (`true`, the default, which
+    /// still applies only where it fits). The environment variable `NOTEBOOK_KIT_FUSED=0`
     /// turns it off for every model.
-    pub fn set_fast_path(&mut self, enabled: bool) {
-        self.fast_path = enabled;
+    pub fn set_fused(&mut self, enabled: bool) {
+        self.fused = enabled;
     }
 
     /// The step implementation the next `fit` will use, or `None` before `compile`.
     pub fn training_path(&self) -> Option<TrainingPath> {
         let compiled = self.compiled.as_ref()?;
-        let env_off = std::env::var("NOTEBOOK_KIT_FAST_PATH").is_ok_and(|v| v.trim() == "0");
+        let env_off = std::env::var("NOTEBOOK_KIT_FUSED").is_ok_and(|v| v.trim() == "0");
         let fits = compiled.optimizer.config.plain_sgd_rate().is_some()
             && fused::supports(self.dense_layers());
-        Some(if self.fast_path && !env_off && fits {
+        Some(if self.fused && !env_off && fits {
             TrainingPath::Fused
         } else {
             TrainingPath::Autograd
         })
     }
 
+    /// Each Dense layer's `(inputs, units)`, first layer first: the sizes that decide how
+    /// much arithmetic a step is.
+    pub fn dense_shapes(&self) -> Vec<(i64, i64)> {
+        self.dense_layers()
+            .map(|d| {
+                let size = d.kernel.size();
+                (size[1], size[0])
+            })
+            .collect()
+    }
+
+    /// The optimizer given to `compile`, or `None` before it.
+    pub fn optimizer(&self) -> Option<Optimizer> {
+        self.compiled.as_ref().map(|c| c.optimizer.config)
+    }
+
+    /// The loss given to `compile`, or `None` before it.
+    pub fn loss(&self) -> Option<Loss> {
+        self.compiled.as_ref().map(|c| c.loss)
+    }
+
+    /// The `compile` settings, or an error telling the learner to call `compile` before
+    /// `what`.
+    fn compiled(&self, what: &'static str) -> Result<&Compiled> {
+        self.compiled.as_ref().ok_or(Error::NotCompiled(what))
+    }
+
     fn dense_layers(&self) -> impl Iterator<Item = &DenseWeights> {
-        self.layers.iter().filter_map(|l| l.dense.as_ref())
+        self.layers.iter().filter_map(BuiltLayer::dense)
     }
 
     /// Shallow handles to every weight (kernel, bias, kernel, bias, ...).
@@ -369,12 +442,7 @@ impl Sequential {
                 x.shape()
             )));
         }
-        if !x.is_floating_point()
-            && !matches!(
-                x.kind(),
-                Kind::Uint8 | Kind::Int8 | Kind::Int16 | Kind::Int | Kind::Int64
-            )
-        {
+        if !x.is_floating_point() && !is_integer(x.kind()) {
             return Err(Error::invalid(format!(
                 "{what}: inputs must be numbers, got {:?}",
                 x.kind()
@@ -399,14 +467,13 @@ impl Sequential {
             .ok_or_else(|| Error::invalid("the model has no layers"))?;
         let mut a = x.shallow_clone();
         for layer in hidden {
-            a = match &layer.dense {
-                None => a.f_reshape([batch, layer.output[0]])?,
-                Some(d) => d.activation.apply(&dense(d, &a)?)?,
+            a = match layer {
+                BuiltLayer::Flatten { output, .. } => a.f_reshape([batch, output[0]])?,
+                BuiltLayer::Dense { weights: d, .. } => d.activation.apply(&dense(d, &a)?)?,
             };
         }
         let d = last
-            .dense
-            .as_ref()
+            .dense()
             .ok_or_else(|| Error::invalid("the last layer must be a Dense layer"))?;
         Ok((dense(d, &a)?, d.activation))
     }

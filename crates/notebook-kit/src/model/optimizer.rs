@@ -121,14 +121,22 @@ impl Optimizer {
     }
 }
 
-/// An optimizer with its per-weight state (velocities, moments, step count).
+/// What an optimizer remembers between steps, one tensor per weight.
+#[derive(Debug)]
+enum Slots {
+    /// Plain SGD remembers nothing.
+    None,
+    /// SGD with momentum: each weight's velocity.
+    Velocity(Vec<Tensor>),
+    /// Adam: each weight's first and second moment estimates.
+    Moments { m: Vec<Tensor>, v: Vec<Tensor> },
+}
+
+/// An optimizer with its per-weight state and step count.
 #[derive(Debug)]
 pub(crate) struct OptimizerState {
     pub config: Optimizer,
-    /// Adam's first moments, or SGD's velocities (empty for momentum 0).
-    m: Vec<Tensor>,
-    /// Adam's second moments.
-    v: Vec<Tensor>,
+    slots: Slots,
     step: i64,
 }
 
@@ -141,15 +149,17 @@ impl OptimizerState {
                 .map(|p| Ok(p.f_zeros_like()?.f_detach()?))
                 .collect()
         };
-        let (m, v) = match config {
-            Optimizer::Sgd(s) if s.momentum == 0.0 => (Vec::new(), Vec::new()),
-            Optimizer::Sgd(_) => (zeros()?, Vec::new()),
-            Optimizer::Adam(_) => (zeros()?, zeros()?),
+        let slots = match config {
+            Optimizer::Sgd(s) if s.momentum == 0.0 => Slots::None,
+            Optimizer::Sgd(_) => Slots::Velocity(zeros()?),
+            Optimizer::Adam(_) => Slots::Moments {
+                m: zeros()?,
+                v: zeros()?,
+            },
         };
         Ok(OptimizerState {
             config,
-            m,
-            v,
+            slots,
             step: 0,
         })
     }
@@ -158,17 +168,18 @@ impl OptimizerState {
     /// gradients by value and reuses their memory for temporaries. Call under `no_grad`.
     pub fn apply(&mut self, params: &mut [Tensor], grads: Vec<Tensor>) -> Result<()> {
         self.step += 1;
-        match self.config {
-            Optimizer::Sgd(s) => {
-                for (i, (p, mut g)) in params.iter_mut().zip(grads).enumerate() {
+        match (self.config, &mut self.slots) {
+            (Optimizer::Sgd(s), Slots::None) => {
+                for (p, mut g) in params.iter_mut().zip(grads) {
+                    let _ = g.f_mul_scalar_(s.learning_rate)?;
+                    let _ = p.f_sub_(&g)?;
+                }
+            }
+            (Optimizer::Sgd(s), Slots::Velocity(velocities)) => {
+                for ((p, mut g), v) in params.iter_mut().zip(grads).zip(velocities) {
                     let _ = g.f_mul_scalar_(s.learning_rate)?; // g is now lr * g
-                    if s.momentum == 0.0 {
-                        let _ = p.f_sub_(&g)?;
-                        continue;
-                    }
-                    // Keras: v = momentum * v - lr * g; then w += v, or with Nesterov
-                    // w += momentum * v - lr * g.
-                    let v = &mut self.m[i];
+                                                               // Keras: v = momentum * v - lr * g; then w += v, or with Nesterov
+                                                               // w += momentum * v - lr * g.
                     let _ = v.f_mul_scalar_(s.momentum)?;
                     let _ = v.f_sub_(&g)?;
                     if s.nesterov {
@@ -179,17 +190,27 @@ impl OptimizerState {
                     }
                 }
             }
-            Optimizer::Adam(a) => {
-                // Keras folds both bias corrections into the step size.
-                let t = self.step as f64;
-                let alpha =
-                    a.learning_rate * (1.0 - a.beta_2.powf(t)).sqrt() / (1.0 - a.beta_1.powf(t));
-                for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
-                    adam_update(p, g, &mut self.m[i], &mut self.v[i], &a, alpha)?;
+            (Optimizer::Adam(a), Slots::Moments { m, v }) => {
+                let alpha = a.step_size(self.step);
+                for (((p, g), m), v) in params.iter_mut().zip(grads).zip(m).zip(v) {
+                    adam_update(p, g, m, v, &a, alpha)?;
                 }
+            }
+            (config, _) => {
+                return Err(Error::invalid(format!(
+                    "internal: optimizer state does not match {config:?}"
+                )))
             }
         }
         Ok(())
+    }
+}
+
+impl Adam {
+    /// Keras folds both bias corrections into the step size of step `t` (from 1).
+    pub(crate) fn step_size(&self, t: i64) -> f64 {
+        let t = t as f64;
+        self.learning_rate * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t))
     }
 }
 

@@ -1,5 +1,6 @@
 //! `model.summary()`: Keras 2's table, as a value that prints itself.
 
+use crate::numbers::thousands;
 use std::fmt;
 
 /// One row of the table: `dense_1 (Dense)`, `(None, 1000)`, 3001000.
@@ -45,22 +46,6 @@ fn row(fields: [&str; 3]) -> String {
     line
 }
 
-/// `12230010` as `12,230,010`.
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        out.insert(0, '-');
-    }
-    out
-}
-
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Model: \"{}\"", self.model_name)?;
@@ -99,9 +84,6 @@ mod tests {
 
     #[test]
     fn columns_and_separators() {
-        assert_eq!(thousands(12230010), "12,230,010");
-        assert_eq!(thousands(10010), "10,010");
-        assert_eq!(thousands(0), "0");
         assert_eq!(
             row(["Layer (type)", "Output Shape", "Param #"]),
             " Layer (type)                Output Shape              Param #   "

@@ -87,19 +87,6 @@ fn strip_zeros(number: &str) -> &str {
     }
 }
 
-/// `1,000`: Python's `{:,}` for whole numbers.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Python's `math.fsum`: the correctly rounded sum (Shewchuk's algorithm, as in CPython).
 /// IPython averages with it, and a naive sum can differ in the last bit, which can flip
 /// the third printed digit.
@@ -174,15 +161,6 @@ mod tests {
         assert_eq!(format_g(1.23456, 5), "1.2346");
         assert_eq!(format_g(1.6, 0), "2");
         assert_eq!(format_g(f64::NAN, 3), "nan");
-    }
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(1), "1");
-        assert_eq!(thousands(100), "100");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(10_000_000), "10,000,000");
-        assert_eq!(thousands(123_456), "123,456");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use super::format::{format_time, fsum, thousands};
+use super::format::{format_time, fsum};
 use crate::error::{Error, Result};
+use crate::numbers::thousands;
 
 /// The runs of one `timeit!`, like IPython's `TimeitResult` (`%timeit -o`).
 ///
@@ -138,7 +139,7 @@ impl fmt::Display for Timing {
             format_time(self.mean(), self.precision),
             format_time(self.std(), self.precision),
             plural(runs),
-            thousands(self.loops),
+            thousands(self.loops as i64),
             plural(self.loops),
         )
     }

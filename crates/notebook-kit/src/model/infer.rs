@@ -1,0 +1,130 @@
+//! `evaluate` and `predict`: batched forward passes without gradients, and the checks that
+//! inputs and labels fit the model.
+
+use tch::{Device, Kind, Tensor};
+
+use super::loss::Labels;
+use super::options::{check_batch_size, Eval, Predict};
+use super::progbar::{Pace, Progbar};
+use super::train::batches;
+use super::Sequential;
+use crate::error::{Error, Result};
+
+impl Sequential {
+    /// Loss and accuracy on `(x, y)`, Keras's `model.evaluate(x, y)`; prints Keras's line.
+    pub fn evaluate(&self, x: &Tensor, y: &Tensor) -> Result<(f64, f64)> {
+        self.evaluate_with(x, y, Eval::default())
+    }
+
+    pub fn evaluate_with(&self, x: &Tensor, y: &Tensor, options: Eval) -> Result<(f64, f64)> {
+        let metric = self.compiled("evaluate")?.metric;
+        let verbosity = options.verbose.verbosity()?;
+        check_batch_size(options.batch_size)?;
+        let (x, labels) = self.prepare_data(x, y, "evaluate")?;
+        let steps = batches(x.size()[0], options.batch_size).count();
+        let mut bar = Progbar::new(steps, verbosity, Pace::FIRST);
+        let (loss, accuracy) =
+            self.evaluate_prepared(&x, &labels, options.batch_size, Some(&mut bar))?;
+        bar.finish(&[("loss", loss), (metric.name(), accuracy)]);
+        Ok((loss, accuracy))
+    }
+
+    /// Output-layer values (probabilities) for every sample of `x`, on the CPU,
+    /// Keras's `model.predict(x)`; prints Keras's line.
+    pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
+        self.predict_with(x, Predict::default())
+    }
+
+    pub fn predict_with(&self, x: &Tensor, options: Predict) -> Result<Tensor> {
+        let verbosity = options.verbose.verbosity()?;
+        check_batch_size(options.batch_size)?;
+        let x = self.prepare_inputs(x, "predict")?;
+        let n = x.size()[0];
+        if n == 0 {
+            return Err(Error::invalid("predict: x holds no samples"));
+        }
+        let steps = batches(n, options.batch_size).count();
+        let mut bar = Progbar::new(steps, verbosity, Pace::FIRST);
+        let _no_grad = tch::no_grad_guard();
+        let mut outputs = Vec::with_capacity(steps);
+        for (begin, len) in batches(n, options.batch_size) {
+            let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?, false)?;
+            outputs.push(activation.apply(&z)?);
+            if bar.tick(outputs.len()) {
+                bar.update(outputs.len(), &[]);
+            }
+        }
+        // One copy to the host for the whole result.
+        let result = Tensor::f_cat(&outputs, 0)?.f_to_device(Device::Cpu)?;
+        bar.finish(&[]);
+        Ok(result)
+    }
+
+    /// Inputs and labels checked against the model and each other, on the model's device.
+    pub(crate) fn prepare_data(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        what: &'static str,
+    ) -> Result<(Tensor, Labels)> {
+        let loss = self.compiled(what)?.loss;
+        let x = self.prepare_inputs(x, what)?;
+        let n = x.size()[0];
+        let y_len = y.size().first().copied().unwrap_or(0);
+        if y.dim() == 0 || n != y_len {
+            return Err(Error::shape(format!(
+                "{what}: x holds {n} samples but y holds {}; they must match",
+                if y.dim() == 0 {
+                    "a single value".to_string()
+                } else {
+                    y_len.to_string()
+                }
+            )));
+        }
+        if n == 0 {
+            return Err(Error::invalid(format!(
+                "{what}: the data set is empty (0 samples)"
+            )));
+        }
+        let labels = loss.prepare_labels(y, self.units, self.device)?;
+        Ok((x, labels))
+    }
+
+    /// Mean loss and accuracy over prepared data; shows progress on `bar` when given.
+    pub(crate) fn evaluate_prepared(
+        &self,
+        x: &Tensor,
+        labels: &Labels,
+        batch_size: usize,
+        mut bar: Option<&mut Progbar>,
+    ) -> Result<(f64, f64)> {
+        let compiled = self.compiled("evaluate")?;
+        let _no_grad = tch::no_grad_guard();
+        let n = x.size()[0];
+        let mut loss_sum = Tensor::f_zeros([], (Kind::Double, self.device))?;
+        let mut correct = Tensor::f_zeros([], (Kind::Int64, self.device))?;
+        let mut seen = 0;
+        for (step, (begin, len)) in batches(n, batch_size).enumerate() {
+            let lb = labels.narrow(begin, len)?;
+            let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?, false)?;
+            let loss = compiled.loss.compute(&z, activation, &lb.target)?;
+            // Keras weights each batch's mean loss by the batch's size.
+            let _ = loss_sum.f_add_(&loss.f_to_kind(Kind::Double)?.f_mul_scalar(len)?)?;
+            let _ = correct.f_add_(&compiled.metric.correct(&activation.apply(&z)?, &lb.class)?)?;
+            seen += len;
+            if let Some(bar) = bar.as_deref_mut() {
+                if bar.tick(step + 1) {
+                    let loss = loss_sum.f_double_value(&[])? / seen as f64;
+                    let accuracy = correct.f_int64_value(&[])? as f64 / seen as f64;
+                    bar.update(
+                        step + 1,
+                        &[("loss", loss), (compiled.metric.name(), accuracy)],
+                    );
+                }
+            }
+        }
+        let loss = loss_sum.f_double_value(&[])? / n as f64;
+        let accuracy = correct.f_int64_value(&[])? as f64 / n as f64;
+        Ok((loss, accuracy))
+    }
+}
