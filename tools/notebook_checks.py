@@ -31,6 +31,30 @@ def expect(problems, condition, message):
         problems.append(message)
 
 
+def check_cells(nb):
+    """The exercise's check cells (metadata notebook_kit.check) and the text each showed."""
+    found = []
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("notebook_kit", {}).get("check"):
+            text = "".join(
+                o.get("text", "") if o.get("output_type") == "stream" else o.get("data", {}).get("text/plain", "")
+                for o in cell.get("outputs", [])
+            ).strip()
+            found.append(("".join(cell.source).strip(), text))
+    return found
+
+
+def cell_output_lines(nb, needle):
+    """How many lines of text the first code cell containing `needle` printed."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and needle in "".join(cell.source):
+            return sum(
+                len(o.get("text", "").splitlines()) if o.get("output_type") == "stream" else len(o.get("data", {}).get("text/plain", "").splitlines())
+                for o in cell.get("outputs", [])
+            )
+    return None
+
+
 def check_lesson(nb):
     text = all_text(nb)
     problems = []
@@ -49,20 +73,38 @@ def check_lesson(nb):
     duration = r"(?:[0-9.]+ (?:ns|µs|μs|us|ms|s)|(?:\d+d ?)?(?:\d+h ?)?(?:\d+min ?)?(?:\d+s)?)"
     timeit = duration + r" ± " + duration + r" per loop \(mean ± std\. dev\. of \d+ runs?, [0-9,]+ loops? each\)"
     expect(problems, re.search(timeit, text) is not None, "no timeit line in IPython's format")
+    lines = cell_output_lines(nb, "Fit::epochs(10)")
+    expect(problems, lines is not None and lines <= 50, f"the 10-epoch CPU cell printed {lines} lines (at most 50)")
     return problems
 
 
 def check_exercise_solution(nb):
     text = all_text(nb)
     problems = []
+    checks = check_cells(nb)
+    expect(problems, len(checks) >= 6, f"expected at least 6 check cells, found {len(checks)}")
+    for source, shown in checks:
+        expect(problems, shown.startswith("\u2713"), f"the solution fails its check `{source}`: {shown!r}")
     expect(problems, "(60000, 28, 28)" in text, "no output shows the Fashion-MNIST shape (60000, 28, 28)")
     expect(problems, re.search(r"1875/1875 .* - loss: [0-9.]+ - accuracy: [0-9.]+", text) is not None, "no fit line 1875/1875")
     expect(problems, count_mime(nb, "image/png") >= 1, "no image output")
     return problems
 
 
+def check_exercise_learner(nb):
+    """The learner's version, run as committed (TODO cells unanswered): every check cell
+    gives a hint rather than failing the notebook."""
+    problems = []
+    checks = check_cells(nb)
+    expect(problems, len(checks) >= 6, f"expected at least 6 check cells, found {len(checks)}")
+    for source, shown in checks:
+        expect(problems, shown.startswith("\u2717") and len(shown) > 20, f"check `{source}` shows no hint: {shown!r}")
+    return problems
+
+
 CHECKS = {
     "01-gpu-benchmarking-cifar10.ipynb": check_lesson,
+    "02-exercise-fashion-mnist.ipynb": check_exercise_learner,
     "02-exercise-fashion-mnist-solution.ipynb": check_exercise_solution,
 }
 

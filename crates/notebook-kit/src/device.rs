@@ -122,6 +122,7 @@ pub fn why_no_cuda() -> Option<String> {
 
 /// Returns `device` if it can be used here, or an error a notebook can print.
 pub fn require(device: Device) -> Result<Device> {
+    crate::error::install_panic_hook();
     match device {
         Device::Cuda(i) => {
             if let Some(why) = why_no_cuda() {
@@ -146,6 +147,30 @@ pub fn require(device: Device) -> Result<Device> {
 /// The first GPU, or an error saying why there is none.
 pub fn gpu() -> Result<Device> {
     require(Device::Cuda(0))
+}
+
+/// Runs `cell` with the first GPU, like the lesson's `with tf.device('/GPU:0'):`, or
+/// prints one line saying why there is none and returns `Ok(None)`:
+///
+/// ```no_run
+/// # use notebook_kit::prelude::*;
+/// # fn get_model(_: Device) -> Result<Sequential> { unimplemented!() }
+/// # fn cell(x: &Tensor, y: &Tensor, results: &mut Comparison) -> Result<()> {
+/// with_gpu(|gpu| {
+///     let gpu_1 = timeit!(n = 1, r = 1, { get_model(gpu)?.fit(x, y, Fit::epochs(1))?; });
+///     results.add("1 epoch", gpu, &gpu_1);
+///     Ok(())
+/// })?;
+/// # Ok(()) }
+/// ```
+pub fn with_gpu<T>(cell: impl FnOnce(Device) -> Result<T>) -> Result<Option<T>> {
+    match gpu() {
+        Ok(device) => cell(device).map(Some),
+        Err(no_gpu) => {
+            println!("GPU run skipped: {no_gpu}");
+            Ok(None)
+        }
+    }
 }
 
 /// Waits for all queued CUDA work; a no-op without CUDA. Timers call this before reading
@@ -194,6 +219,7 @@ impl fmt::Debug for PhysicalDevice {
 
 /// Every device this process can use: the CPU first, then each CUDA GPU.
 pub fn devices() -> Vec<PhysicalDevice> {
+    crate::error::install_panic_hook();
     let mut out = vec![PhysicalDevice {
         name: "/physical_device:CPU:0".into(),
         device_type: "CPU",

@@ -11,8 +11,10 @@
 //! - [`timing`]: `timeit!` with IPython's `%timeit` semantics, and CPU-vs-GPU comparisons.
 //! - [`device`]: which devices exist, and making CUDA visible inside evcxr.
 //! - [`models`]: the lesson's and the exercise's models, defined once for benchmarks and tests.
+//! - [`check`]: feedback for the exercise's cells (`✓` or a hint).
 //! - [`files`], [`numbers`]: atomic file writes; thousands separators, GiB and medians.
 
+pub mod check;
 pub mod data;
 pub mod device;
 pub mod display;

@@ -501,6 +501,28 @@ fn argmax_of_odd_shapes_does_not_panic() {
 }
 
 #[test]
+fn predicted_class_indexes_the_class_names() -> Result<()> {
+    let predictions = Tensor::from_slice(&[0.1f32, 0.7, 0.2, 0.9, 0.05, 0.05]).reshape([2, 3]);
+    let classes = ["cat", "dog", "frog"];
+    assert_eq!(classes[predicted_class(&predictions, 0)?], "dog");
+    assert_eq!(classes[predicted_class(&predictions, 1)?], "cat");
+    let err = predicted_class(&predictions, 2).unwrap_err().to_string();
+    assert!(
+        err.contains("sample 2") && err.contains("2 samples"),
+        "{err}"
+    );
+    assert!(predicted_class(&predictions, -1).is_err());
+    let err = predicted_class(&predictions.get(0), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("(n, classes)") && err.contains("(3,)"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
 fn verbose_takes_keras_numbers_and_rejects_others() -> Result<()> {
     let (x, labels) = toy_data(16, 3, 5);
     let mut model = small_model(Softmax, 3)?;
@@ -520,6 +542,30 @@ fn verbose_takes_keras_numbers_and_rejects_others() -> Result<()> {
         .to_string();
     assert!(err.contains("got -1"), "{err}");
     let _ = model.predict_with(&x, Predict::default().verbose(2))?;
+    Ok(())
+}
+
+#[test]
+fn with_gpu_runs_the_cell_on_a_gpu_or_says_why_not() -> Result<()> {
+    let mut ran_on = None;
+    let value = with_gpu(|gpu| {
+        ran_on = Some(gpu);
+        Ok(7)
+    })?;
+    if notebook_kit::device::cuda_is_available() {
+        assert_eq!((ran_on, value), (Some(Device::Cuda(0)), Some(7)));
+    } else {
+        assert_eq!(
+            (ran_on, value),
+            (None, None),
+            "no GPU: the cell must not run"
+        );
+    }
+    // An error inside the cell reaches the caller.
+    if notebook_kit::device::cuda_is_available() {
+        let failed: Result<Option<()>> = with_gpu(|_| Err(Error::NotCompiled("fit")));
+        assert!(failed.is_err());
+    }
     Ok(())
 }
 

@@ -151,6 +151,7 @@ pub(crate) fn load_or_download<T>(
     download: impl FnOnce(&Path) -> Result<PathBuf>,
     read: impl FnOnce(&Path) -> Result<T>,
 ) -> Result<T> {
+    crate::error::install_panic_hook();
     match find(set)? {
         Found::Ready(dir) => read(&dir),
         Found::NotFound { cache, looked_in } => {

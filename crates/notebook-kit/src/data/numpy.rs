@@ -33,6 +33,7 @@ pub struct NpArray {
 
 /// Snapshots `t` for NumPy-style printing: `println!("{:?}", np(&y_train_categorical.narrow(0, 0, 5)))`.
 pub fn np(t: &Tensor) -> NpArray {
+    crate::error::install_panic_hook();
     let repr = match Snapshot::take(t) {
         Ok(snapshot) => snapshot.repr(),
         Err(e) => format!("<cannot print this tensor: {e}>"),

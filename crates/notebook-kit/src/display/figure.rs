@@ -32,7 +32,8 @@ pub struct Figure {
 impl Figure {
     /// A figure from raw RGB bytes (3 per pixel, rows top to bottom).
     pub fn from_rgb(width: u32, height: u32, rgb: Vec<u8>) -> Result<Figure> {
-            if width == 0 || height == 0 {
+        crate::error::install_panic_hook();
+        if width == 0 || height == 0 {
             return Err(Error::invalid(format!(
                 "a figure cannot be {width}x{height} pixels"
             )));
@@ -49,7 +50,8 @@ impl Figure {
 
     /// A white figure to draw on.
     pub(crate) fn blank(width: u32, height: u32) -> Result<Figure> {
-            Figure::from_rgb(
+        crate::error::install_panic_hook();
+        Figure::from_rgb(
             width,
             height,
             vec![255; width as usize * height as usize * 3],

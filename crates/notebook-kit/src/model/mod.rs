@@ -295,6 +295,7 @@ impl Sequential {
     /// Starts a model: `Sequential::new().add(...).add(...).build(device)?`.
     #[allow(clippy::new_ret_no_self)] // Keras's spelling; building needs the device first.
     pub fn new() -> SequentialBuilder {
+        crate::error::install_panic_hook();
         SequentialBuilder::default()
     }
 
@@ -399,6 +400,11 @@ impl Sequential {
             .collect()
     }
 
+    /// Each Dense layer's activation, first layer first.
+    pub fn dense_activations(&self) -> Vec<Activation> {
+        self.dense_layers().map(|d| d.activation).collect()
+    }
+
     /// The optimizer given to `compile`, or `None` before it.
     pub fn optimizer(&self) -> Option<Optimizer> {
         self.compiled.as_ref().map(|c| c.optimizer.config)
@@ -483,6 +489,34 @@ impl Sequential {
 fn batch_shape(sample: &[i64]) -> String {
     let dims: Vec<String> = sample.iter().map(i64::to_string).collect();
     format!("(None, {})", dims.join(", "))
+}
+
+/// The class the model gives sample `index` of `predictions` (the output of `predict`):
+/// the lesson's `np.argmax(y_pred[0])`, as a number that indexes the class names:
+/// `classes[predicted_class(&predictions, 0)?]`.
+pub fn predicted_class(predictions: &Tensor, index: i64) -> Result<usize> {
+    let dims = predictions.size();
+    let [n, classes] = dims[..] else {
+        return Err(Error::shape(format!(
+            "predicted_class expects predictions of shape (n, classes), as predict returns; got {}",
+            predictions.shape()
+        )));
+    };
+    if classes == 0 {
+        return Err(Error::shape(
+            "predicted_class: the predictions have no classes (shape (n, 0))",
+        ));
+    }
+    if !(0..n).contains(&index) {
+        return Err(Error::invalid(format!(
+            "predicted_class: sample {index} is out of range; the predictions hold {n} samples (0..{n})"
+        )));
+    }
+    let class = predictions
+        .f_get(index)?
+        .f_argmax(-1, false)?
+        .f_int64_value(&[])?;
+    Ok(class as usize)
 }
 
 /// Row-wise class numbers: for `[n, classes]` an `i64` tensor `[n]`, for one row
