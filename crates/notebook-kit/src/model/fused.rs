@@ -17,7 +17,7 @@
 use tch::Tensor;
 
 use super::dense::DenseWeights;
-use super::loss::{Labels, Loss};
+use super::loss::{Labels, LossSpec};
 use crate::error::{Error, Result};
 
 /// Can the fused step train this stack of Dense layers?
@@ -35,7 +35,7 @@ pub(crate) fn sgd_step(
     layers: &[&DenseWeights],
     x: &Tensor,
     labels: &Labels,
-    loss: Loss,
+    loss: LossSpec,
     rate: f64,
 ) -> Result<(Tensor, Tensor)> {
     let (last, hidden) = layers

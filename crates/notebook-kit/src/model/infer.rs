@@ -67,7 +67,7 @@ impl Sequential {
         y: &Tensor,
         what: &'static str,
     ) -> Result<(Tensor, Labels)> {
-        let loss = self.compiled(what)?.loss;
+        let loss = self.compiled(what)?.loss.loss;
         let x = self.prepare_inputs(x, what)?;
         let n = x.size()[0];
         let y_len = y.size().first().copied().unwrap_or(0);

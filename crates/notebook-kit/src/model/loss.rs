@@ -29,47 +29,6 @@ impl Loss {
         }
     }
 
-    /// Mean loss over the batch, computed from the last layer's pre-activations `z`.
-    ///
-    /// Taking `z` rather than the probabilities lets a softmax output use the fused,
-    /// stable log-softmax, which is what Keras does too (it keeps the logits of a softmax
-    /// layer). Any other output follows Keras's probability path: categorical
-    /// cross-entropy divides each row by its sum and clips to `[1e-7, 1 - 1e-7]`, sparse
-    /// clips and then normalises through a log-softmax of the log-probabilities. That
-    /// normalisation is what lets the lesson's sigmoid output layer train.
-    pub(crate) fn compute(
-        self,
-        z: &Tensor,
-        activation: Activation,
-        target: &Tensor,
-    ) -> Result<Tensor> {
-        let log_p = match activation {
-            Activation::Softmax => z.f_log_softmax(-1, None)?,
-            _ => {
-                let p = activation.apply(z)?;
-                match self {
-                    Loss::CategoricalCrossentropy => p
-                        .f_div(&p.f_sum_dim_intlist(-1, true, None)?)?
-                        .f_clamp(EPSILON, 1.0 - EPSILON)?
-                        .f_log()?,
-                    Loss::SparseCategoricalCrossentropy => p
-                        .f_clamp(EPSILON, 1.0 - EPSILON)?
-                        .f_log()?
-                        .f_log_softmax(-1, None)?,
-                }
-            }
-        };
-        let per_sample = match self {
-            Loss::CategoricalCrossentropy => {
-                target.f_mul(&log_p)?.f_sum_dim_intlist(-1, false, None)?
-            }
-            Loss::SparseCategoricalCrossentropy => log_p
-                .f_gather(1, &target.f_unsqueeze(1)?, false)?
-                .f_squeeze_dim(1)?,
-        };
-        Ok(per_sample.f_mean(None)?.f_neg()?)
-    }
-
     /// Checks labels against the model's output width and returns them on `device`, in
     /// the form training uses: `f32 [n, units]` one-hot, or `i64 [n]` class numbers.
     /// Also returns the class number of each sample, for the accuracy metric.
@@ -135,6 +94,101 @@ impl Loss {
                 })
             }
         }
+    }
+}
+
+/// How the cross-entropies read a sigmoid (or any non-softmax) output layer. On a softmax
+/// output both rules are the same: the log-softmax of the layer's pre-activation.
+///
+/// The lesson was recorded on TensorFlow 2.2, whose Keras took the layer's probabilities,
+/// divided each row by its sum, clipped to `[1e-7, 1 - 1e-7]` and took the log. From
+/// TensorFlow 2.4 on (tf-keras, Keras 3) a sigmoid output also remembers its input, and the
+/// loss becomes the softmax cross-entropy of that input (the "logits"): the same code
+/// trains on a different loss, and prints different numbers, on today's Keras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ProbabilityRule {
+    /// TensorFlow 2.2's normalise-and-clip, which the lesson's printed numbers come from.
+    #[default]
+    AsInTheLesson,
+    /// Today's Keras (TensorFlow 2.4 and later, Keras 3): softmax cross-entropy of the
+    /// output layer's pre-activation.
+    AsInTodaysKeras,
+}
+
+/// The `loss=` of `compile`: a loss and how it reads a sigmoid output. A plain [`Loss`]
+/// means the lesson's rule; `CategoricalCrossentropy.as_in_todays_keras()` today's Keras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LossSpec {
+    pub loss: Loss,
+    pub rule: ProbabilityRule,
+}
+
+impl From<Loss> for LossSpec {
+    fn from(loss: Loss) -> Self {
+        LossSpec {
+            loss,
+            rule: ProbabilityRule::default(),
+        }
+    }
+}
+
+impl Loss {
+    /// This loss as today's Keras computes it on a sigmoid output (see [`ProbabilityRule`]).
+    pub fn as_in_todays_keras(self) -> LossSpec {
+        LossSpec {
+            loss: self,
+            rule: ProbabilityRule::AsInTodaysKeras,
+        }
+    }
+
+    /// This loss as the lesson's TensorFlow 2.2 computed it (the default).
+    pub fn as_in_the_lesson(self) -> LossSpec {
+        LossSpec::from(self)
+    }
+}
+
+impl LossSpec {
+    /// Mean loss over the batch, computed from the last layer's pre-activations `z`.
+    ///
+    /// Taking `z` rather than the probabilities lets a softmax output use the fused,
+    /// stable log-softmax, which is what Keras does too (it keeps the logits of a softmax
+    /// layer). Any other output follows Keras's probability path: categorical
+    /// cross-entropy divides each row by its sum and clips to `[1e-7, 1 - 1e-7]`, sparse
+    /// clips and then normalises through a log-softmax of the log-probabilities. That
+    /// normalisation is what lets the lesson's sigmoid output layer train.
+    pub(crate) fn compute(
+        self,
+        z: &Tensor,
+        activation: Activation,
+        target: &Tensor,
+    ) -> Result<Tensor> {
+        let from_logits = activation == Activation::Softmax
+            || (self.rule == ProbabilityRule::AsInTodaysKeras && activation == Activation::Sigmoid);
+        let log_p = match from_logits {
+            true => z.f_log_softmax(-1, None)?,
+            false => {
+                let p = activation.apply(z)?;
+                match self.loss {
+                    Loss::CategoricalCrossentropy => p
+                        .f_div(&p.f_sum_dim_intlist(-1, true, None)?)?
+                        .f_clamp(EPSILON, 1.0 - EPSILON)?
+                        .f_log()?,
+                    Loss::SparseCategoricalCrossentropy => p
+                        .f_clamp(EPSILON, 1.0 - EPSILON)?
+                        .f_log()?
+                        .f_log_softmax(-1, None)?,
+                }
+            }
+        };
+        let per_sample = match self.loss {
+            Loss::CategoricalCrossentropy => {
+                target.f_mul(&log_p)?.f_sum_dim_intlist(-1, false, None)?
+            }
+            Loss::SparseCategoricalCrossentropy => log_p
+                .f_gather(1, &target.f_unsqueeze(1)?, false)?
+                .f_squeeze_dim(1)?,
+        };
+        Ok(per_sample.f_mean(None)?.f_neg()?)
     }
 }
 

@@ -62,7 +62,7 @@ pub use activation::Activation;
 pub use dense::Dense;
 pub use flatten::Flatten;
 pub use history::History;
-pub use loss::{Loss, Metric};
+pub use loss::{Loss, LossSpec, Metric, ProbabilityRule};
 pub use optimizer::{Adam, Optimizer, Sgd};
 pub use options::{max_epochs, set_max_epochs, Eval, Fit, Inference, Predict, Verbose};
 pub use summary::{Summary, SummaryRow};
@@ -251,7 +251,7 @@ impl BuiltLayer {
 #[derive(Debug)]
 struct Compiled {
     optimizer: OptimizerState,
-    loss: Loss,
+    loss: LossSpec,
     metric: Metric,
 }
 
@@ -314,16 +314,18 @@ impl Sequential {
     }
 
     /// Chooses the optimizer, loss and metric, and resets the optimizer's state.
+    /// `loss` is a [`Loss`] (computed as in the lesson) or, e.g.,
+    /// `CategoricalCrossentropy.as_in_todays_keras()` (see [`ProbabilityRule`]).
     pub fn compile(
         &mut self,
         optimizer: impl Into<Optimizer>,
-        loss: Loss,
+        loss: impl Into<LossSpec>,
         metric: Metric,
     ) -> Result<()> {
         let optimizer = OptimizerState::new(optimizer.into(), &self.parameters())?;
         self.compiled = Some(Compiled {
             optimizer,
-            loss,
+            loss: loss.into(),
             metric,
         });
         Ok(())
@@ -369,6 +371,42 @@ impl Sequential {
         Ok(out)
     }
 
+    /// Replaces the weights with `weights`, given as [`Sequential::get_weights`] returns
+    /// them (Keras's `set_weights`): each Dense layer's kernel `[inputs, units]`, then its
+    /// bias `[units]`. Checks every shape first, so a mistake changes nothing.
+    pub fn set_weights(&mut self, weights: &[Tensor]) -> Result<()> {
+        let expected: Vec<Vec<i64>> = self
+            .dense_shapes()
+            .into_iter()
+            .flat_map(|(inputs, units)| [vec![inputs, units], vec![units]])
+            .collect();
+        if weights.len() != expected.len() {
+            return Err(Error::invalid(format!(
+                "set_weights: the model has {} weight arrays (a kernel and a bias per Dense \
+                 layer), got {}",
+                expected.len(),
+                weights.len()
+            )));
+        }
+        for (i, (w, shape)) in weights.iter().zip(&expected).enumerate() {
+            if w.size() != *shape {
+                return Err(Error::shape(format!(
+                    "set_weights: array {i} should have shape {}, got {}",
+                    Shape(shape.clone()),
+                    w.shape()
+                )));
+            }
+        }
+        let _no_grad = tch::no_grad_guard();
+        for (params, new) in self.parameters().chunks(2).zip(weights.chunks(2)) {
+            let kernel = new[0].f_to_device_(self.device, Kind::Float, false, false)?;
+            let bias = new[1].f_to_device_(self.device, Kind::Float, false, false)?;
+            params[0].shallow_clone().f_copy_(&kernel.f_tr()?)?;
+            params[1].shallow_clone().f_copy_(&bias)?;
+        }
+        Ok(())
+    }
+
     /// Turns the fused training path off (`false`) or back on (`true`, the default, which
     /// still applies only where it fits). The environment variable `NOTEBOOK_KIT_FUSED=0`
     /// turns it off for every model.
@@ -412,7 +450,12 @@ impl Sequential {
 
     /// The loss given to `compile`, or `None` before it.
     pub fn loss(&self) -> Option<Loss> {
-        self.compiled.as_ref().map(|c| c.loss)
+        self.compiled.as_ref().map(|c| c.loss.loss)
+    }
+
+    /// How the loss reads a sigmoid output, or `None` before `compile`.
+    pub fn probability_rule(&self) -> Option<ProbabilityRule> {
+        self.compiled.as_ref().map(|c| c.loss.rule)
     }
 
     /// The `compile` settings, or an error telling the learner to call `compile` before

@@ -79,6 +79,26 @@ impl Sequential {
         Ok(history)
     }
 
+    /// One training step on one batch, Keras's `model.train_on_batch(x, y)`: returns the
+    /// batch's loss and accuracy before the update, as Keras does.
+    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<(f64, f64)> {
+        let metric = self.compiled("train_on_batch")?.metric;
+        let (x, labels) = self.prepare_data(x, y, "train_on_batch")?;
+        let (loss, output) = match self.training_path().unwrap_or(TrainingPath::Autograd) {
+            TrainingPath::Fused => self.fused_step(&x, &labels)?,
+            TrainingPath::Autograd => self.autograd_step(&x, &labels)?,
+        };
+        let loss = loss.f_double_value(&[])?;
+        if !loss.is_finite() {
+            return Err(Error::NonFinite(format!(
+                "train_on_batch: the loss became {loss}; try a lower learning rate, and check \
+                 the inputs for NaN or infinity"
+            )));
+        }
+        let correct = metric.correct(&output, &labels.class)?.f_int64_value(&[])?;
+        Ok((loss, correct as f64 / x.size()[0] as f64))
+    }
+
     /// One pass over the data in (shuffled) batches, showing progress on `bar`.
     fn train_epoch(
         &mut self,

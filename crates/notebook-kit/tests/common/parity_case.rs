@@ -1,0 +1,98 @@
+//! A parity *case* as `benches/parity.py` writes it: a model's settings, its initial
+//! weights, the data and the order of the batches; and the per-step losses notebook-kit
+//! gives on it. Shared by the parity test and `examples/parity.rs`.
+
+use std::path::Path;
+
+use notebook_kit::model::LossSpec;
+use notebook_kit::prelude::*;
+
+pub struct Case {
+    pub input_shape: Vec<i64>,
+    pub hidden: Vec<i64>,
+    pub output_units: i64,
+    pub learning_rate: f64,
+    pub steps: usize,
+    /// `[n, ...input_shape]` float32 and `[n, classes]` one-hot.
+    pub x: Tensor,
+    pub y: Tensor,
+    /// `[steps, batch]`: the rows of `x` each step trains on.
+    pub order: Tensor,
+    /// Keras's layout: kernel `[inputs, units]`, bias `[units]`, layer by layer.
+    pub weights: Vec<Tensor>,
+}
+
+fn field<'a>(config: &'a serde_json::Value, name: &str) -> Result<&'a serde_json::Value> {
+    config
+        .get(name)
+        .ok_or_else(|| Error::InvalidArgument(format!("config.json has no '{name}'")))
+}
+
+fn numbers(value: &serde_json::Value) -> Vec<i64> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
+impl Case {
+    pub fn load(dir: &Path) -> Result<Case> {
+        let text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| Error::Io {
+            path: dir.join("config.json"),
+            source: e,
+        })?;
+        let config: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::InvalidArgument(format!("config.json: {e}")))?;
+        if *field(&config, "hidden_activation")? != "relu"
+            || *field(&config, "output_activation")? != "sigmoid"
+            || *field(&config, "loss")? != "categorical_crossentropy"
+        {
+            return Err(Error::InvalidArgument(
+                "only relu hidden layers, a sigmoid output and categorical cross-entropy are supported".into(),
+            ));
+        }
+        let mut named = Tensor::read_npz(dir.join("weights.npz"))?;
+        named.sort_by_key(|(name, _)| {
+            let (kind, index) = name.split_once('_').unwrap_or((name.as_str(), "0"));
+            (
+                index.parse::<usize>().unwrap_or(usize::MAX),
+                kind != "kernel",
+            )
+        });
+        Ok(Case {
+            input_shape: numbers(field(&config, "input_shape")?),
+            hidden: numbers(field(&config, "hidden")?),
+            output_units: field(&config, "output_units")?.as_i64().unwrap_or(0),
+            learning_rate: field(&config, "learning_rate")?
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            steps: field(&config, "steps")?.as_u64().unwrap_or(0) as usize,
+            x: Tensor::read_npy(dir.join("x.npy"))?,
+            y: Tensor::read_npy(dir.join("y.npy"))?,
+            order: Tensor::read_npy(dir.join("order.npy"))?,
+            weights: named.into_iter().map(|(_, t)| t).collect(),
+        })
+    }
+
+    /// notebook-kit's loss at each of the first `steps` steps (before each step's update),
+    /// from the case's weights, with `loss` and on the fused or the autograd path.
+    pub fn losses(&self, loss: LossSpec, steps: usize, fused: bool) -> Result<Vec<f64>> {
+        let mut builder = Sequential::new().add(Flatten::new(&self.input_shape));
+        for &units in &self.hidden {
+            builder = builder.add(Dense::new(units, Relu));
+        }
+        let mut model = builder
+            .add(Dense::new(self.output_units, Sigmoid))
+            .build(Device::Cpu)?;
+        model.compile(Sgd::new(self.learning_rate), loss, Accuracy)?;
+        model.set_weights(&self.weights)?;
+        model.set_fused(fused);
+        let mut losses = Vec::with_capacity(steps);
+        for step in 0..steps.min(self.steps) as i64 {
+            let rows = self.order.get(step);
+            let (xb, yb) = (self.x.index_select(0, &rows), self.y.index_select(0, &rows));
+            losses.push(model.train_on_batch(&xb, &yb)?.0);
+        }
+        Ok(losses)
+    }
+}
