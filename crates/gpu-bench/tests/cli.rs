@@ -264,8 +264,8 @@ fn fashion_mnist_exercise_model_runs() {
     assert_eq!(value["config"]["samples"], 48);
     assert_eq!(value["config"]["steps_per_epoch"], 3);
     assert_eq!(
-        value["devices"][0]["training_path"], "autograd",
-        "Adam has no fused path"
+        value["devices"][0]["training_path"], "fused",
+        "Adam trains on the fused path too"
     );
     // No matmul measurement asked for: no percentage rather than a made-up one.
     assert!(value["runs"][0]["percent_of_peak"].is_null());

@@ -76,7 +76,10 @@ fn child_stderr(case: &str) -> String {
 #[test]
 fn panics_show_libtorchs_message_only() {
     for (case, message) in [
-        ("index", "index 60000 out of range for tensor of size [5, 3]"),
+        (
+            "index",
+            "index 60000 out of range for tensor of size [5, 3]",
+        ),
         ("matmul", "cannot be multiplied (5x3 and 5x3)"),
     ] {
         let stderr = child_stderr(case);

@@ -95,7 +95,7 @@ fn glorot_uniform_kernel_and_zero_bias() -> Result<()> {
 }
 
 #[test]
-fn fused_path_is_chosen_only_for_plain_sgd() -> Result<()> {
+fn fused_path_is_chosen_for_stacks_of_elementwise_layers() -> Result<()> {
     let _rng = rng_lock();
     let mut model = small_model(Sigmoid, 10)?;
     assert_eq!(model.training_path(), None);
@@ -109,9 +109,9 @@ fn fused_path_is_chosen_only_for_plain_sgd() -> Result<()> {
         CategoricalCrossentropy,
         Accuracy,
     )?;
-    assert_eq!(model.training_path(), Some(TrainingPath::Autograd));
+    assert_eq!(model.training_path(), Some(TrainingPath::Fused));
     model.compile(Adam::default(), CategoricalCrossentropy, Accuracy)?;
-    assert_eq!(model.training_path(), Some(TrainingPath::Autograd));
+    assert_eq!(model.training_path(), Some(TrainingPath::Fused));
 
     let mut softmax_inside = Sequential::new()
         .add(Flatten::new([4, 4, 3]))
@@ -130,6 +130,16 @@ fn both_paths(
     samples: i64,
     options: impl Fn() -> Fit<'static>,
 ) -> Result<[(Vec<Tensor>, History); 2]> {
+    both_paths_with(Sgd::new(0.05).into(), output, loss, samples, options)
+}
+
+fn both_paths_with(
+    optimizer: Optimizer,
+    output: Activation,
+    loss: Loss,
+    samples: i64,
+    options: impl Fn() -> Fit<'static>,
+) -> Result<[(Vec<Tensor>, History); 2]> {
     let (x, labels) = toy_data(samples, 10, 7);
     let y = match loss {
         Loss::CategoricalCrossentropy => one_hot(&labels, 10),
@@ -138,7 +148,7 @@ fn both_paths(
     let run = |fast: bool| -> Result<(Vec<Tensor>, History)> {
         tch::manual_seed(42);
         let mut model = small_model(output, 10)?;
-        model.compile(Sgd::new(0.05), loss, Accuracy)?;
+        model.compile(optimizer, loss, Accuracy)?;
         model.set_fused(fast);
         let expected = if fast {
             TrainingPath::Fused
@@ -168,6 +178,37 @@ fn fused_path_matches_autograd_after_one_step() -> Result<()> {
         let diff = max_abs_diff(&fast_w, &plain_w);
         assert!(diff < 1e-5, "{output:?}/{loss:?}: weights differ by {diff}");
         assert!((fast_h.loss[0] - plain_h.loss[0]).abs() < 1e-6);
+    }
+    Ok(())
+}
+
+/// Adam (Keras's formula, eps 1e-7) and momentum on the fused path, with their gradient
+/// buffers reused from step to step, against the autograd path after 8 steps.
+#[test]
+fn fused_adam_and_momentum_match_autograd_after_several_steps() -> Result<()> {
+    let _rng = rng_lock();
+    for optimizer in [
+        Optimizer::from(Adam::default()),
+        Adam::new(0.01).into(),
+        Sgd::new(0.05).momentum(0.9).into(),
+        Sgd::new(0.05).momentum(0.9).nesterov(true).into(),
+    ] {
+        for (output, loss) in [
+            (Sigmoid, SparseCategoricalCrossentropy),
+            (Softmax, CategoricalCrossentropy),
+        ] {
+            let [(fast_w, fast_h), (plain_w, plain_h)] =
+                both_paths_with(optimizer, output, loss, 256, || {
+                    Fit::epochs(1).batch_size(32).verbose(false)
+                })?;
+            let diff = max_abs_diff(&fast_w, &plain_w);
+            assert!(
+                diff < 1e-5,
+                "{optimizer:?}/{output:?}: weights differ by {diff}"
+            );
+            let (a, b) = (fast_h.loss[0], plain_h.loss[0]);
+            assert!((a - b).abs() < 1e-5, "{optimizer:?}: loss {a} vs {b}");
+        }
     }
     Ok(())
 }

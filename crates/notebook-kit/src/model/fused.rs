@@ -1,4 +1,5 @@
-//! The fused training step: explicit Dense gradients folded into in-place SGD updates.
+//! The fused training step: explicit Dense gradients, applied in place without per-step
+//! gradient buffers.
 //!
 //! Why: with autograd, every step allocates a gradient buffer as large as each kernel
 //! (37 MB for the lesson's first layer), and libtorch's CPU allocator hands out fresh,
@@ -18,6 +19,7 @@ use tch::Tensor;
 
 use super::dense::DenseWeights;
 use super::loss::{Labels, LossSpec};
+use super::optimizer::OptimizerState;
 use crate::error::{Error, Result};
 
 /// Can the fused step train this stack of Dense layers?
@@ -29,14 +31,15 @@ pub(crate) fn supports<'a>(dense: impl Iterator<Item = &'a DenseWeights>) -> boo
     }
 }
 
-/// One SGD step with learning rate `rate` on batch `x`. Returns the batch's mean loss and
-/// the output layer's values (for the accuracy metric).
-pub(crate) fn sgd_step(
+/// One training step on batch `x`. Returns the batch's mean loss and the output layer's
+/// values (for the accuracy metric). Plain SGD folds each update into an `addmm_`; any other
+/// optimizer (Adam, momentum) gets each weight's gradient in a buffer reused every step.
+pub(crate) fn step(
     layers: &[&DenseWeights],
     x: &Tensor,
     labels: &Labels,
     loss: LossSpec,
-    rate: f64,
+    optimizer: &mut OptimizerState,
 ) -> Result<(Tensor, Tensor)> {
     let (last, hidden) = layers
         .split_last()
@@ -71,9 +74,10 @@ pub(crate) fn sgd_step(
 
     // Backward and update, last layer first. Each layer's input gradient is taken from its
     // kernel before the kernel changes, exactly as autograd would.
+    let plain_sgd_rate = optimizer.config.plain_sgd_rate();
+    optimizer.begin_fused_step();
     for i in (0..layers.len()).rev() {
         let d = layers[i];
-        let scaled = dz.f_mul_scalar(-rate)?;
         let below = match i {
             0 => None, // the network's input needs no gradient
             _ => Some(
@@ -82,14 +86,27 @@ pub(crate) fn sgd_step(
                     .backward(&dz.f_mm(&d.kernel)?, &inputs[i])?,
             ),
         };
-        let _ = d
-            .kernel
-            .shallow_clone()
-            .f_addmm_(&scaled.f_tr()?, &inputs[i])?;
-        let _ = d
-            .bias
-            .shallow_clone()
-            .f_add_(&scaled.f_sum_dim_intlist(0, false, None)?)?;
+        match plain_sgd_rate {
+            Some(rate) => {
+                let scaled = dz.f_mul_scalar(-rate)?;
+                let _ = d
+                    .kernel
+                    .shallow_clone()
+                    .f_addmm_(&scaled.f_tr()?, &inputs[i])?;
+                let _ = d
+                    .bias
+                    .shallow_clone()
+                    .f_add_(&scaled.f_sum_dim_intlist(0, false, None)?)?;
+            }
+            None => {
+                let mut kernel_grad = optimizer.scratch(2 * i, &d.kernel)?;
+                let _ = dz.f_tr()?.f_mm_out(&kernel_grad, &inputs[i])?;
+                optimizer.update_one(2 * i, &d.kernel, &mut kernel_grad)?;
+                let mut bias_grad = optimizer.scratch(2 * i + 1, &d.bias)?;
+                let _ = dz.f_sum_intlist_out(&bias_grad, 0, false, None)?;
+                optimizer.update_one(2 * i + 1, &d.bias, &mut bias_grad)?;
+            }
+        }
         match below {
             Some(next) => dz = next,
             None => break,

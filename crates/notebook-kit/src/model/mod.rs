@@ -26,19 +26,19 @@
 //! # }
 //! ```
 //!
-//! How training runs (see `train.rs`; progress lines: `progbar.rs`): the whole data set moves to the model's device once
-//! per `fit`, each epoch shuffles a permutation with tch's generator (so
-//! `tch::manual_seed` reproduces a run), and batches are gathered on the device. Two
-//! interchangeable step implementations exist:
+//! How training runs (see `train.rs`; progress lines: `progbar.rs`): the whole data set
+//! moves to the model's device once per `fit`, each epoch shuffles a permutation with tch's
+//! generator (so `tch::manual_seed` reproduces a run), and batches are gathered on the
+//! device. Two interchangeable step implementations exist:
 //! - the *autograd* path: forward, gradients from libtorch's autograd, optimizer update;
 //!   works for every model and optimizer;
-//! - the *fused* path (`fused.rs`), chosen automatically for Dense stacks trained with
-//!   plain SGD (no momentum): it computes each Dense layer's gradient explicitly and folds
-//!   the update `W -= lr * dZ^T x` into one in-place `addmm_`, so no gradient buffers are
-//!   allocated (on the lesson's model, autograd allocates and page-faults a fresh 37 MB
-//!   buffer every step). Results agree with the autograd path to rounding (tested).
-//!   Force the autograd path with `model.set_fused(false)` or the environment
-//!   variable `NOTEBOOK_KIT_FUSED=0`.
+//! - the *fused* path (`fused.rs`), chosen automatically for Dense stacks whose hidden
+//!   activations are elementwise: it computes each Dense layer's gradient explicitly and
+//!   updates in place without per-step gradient buffers (on the lesson's model, autograd
+//!   allocates and page-faults a fresh 37 MB buffer every step). Plain SGD folds
+//!   `W -= lr * dZ^T x` into one `addmm_`; Adam and momentum reuse one buffer per weight.
+//!   Results agree with the autograd path to rounding (tested). Force the autograd path
+//!   with `model.set_fused(false)` or the environment variable `NOTEBOOK_KIT_FUSED=0`.
 //!
 //! Kernels are stored `[units, inputs]` (PyTorch's layout, which libtorch's fast CPU
 //! kernels want); `get_weights()` returns them in Keras's `[inputs, units]`.
@@ -269,7 +269,7 @@ pub struct Sequential {
 /// Which step implementation `fit` uses; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrainingPath {
-    /// Explicit Dense gradients fused into in-place optimizer updates.
+    /// Explicit Dense gradients applied in place, without per-step gradient buffers.
     Fused,
     /// libtorch autograd and a separate optimizer update.
     Autograd,
@@ -416,10 +416,9 @@ impl Sequential {
 
     /// The step implementation the next `fit` will use, or `None` before `compile`.
     pub fn training_path(&self) -> Option<TrainingPath> {
-        let compiled = self.compiled.as_ref()?;
+        self.compiled.as_ref()?;
         let env_off = std::env::var("NOTEBOOK_KIT_FUSED").is_ok_and(|v| v.trim() == "0");
-        let fits = compiled.optimizer.config.plain_sgd_rate().is_some()
-            && fused::supports(self.dense_layers());
+        let fits = fused::supports(self.dense_layers());
         Some(if self.fused && !env_off && fits {
             TrainingPath::Fused
         } else {

@@ -138,6 +138,9 @@ pub(crate) struct OptimizerState {
     pub config: Optimizer,
     slots: Slots,
     step: i64,
+    /// For the fused path: one reusable buffer per weight, for its gradient and then the
+    /// update's temporaries, so that no step allocates (and first-touches) fresh memory.
+    scratch: Vec<Option<Tensor>>,
 }
 
 impl OptimizerState {
@@ -161,6 +164,7 @@ impl OptimizerState {
             config,
             slots,
             step: 0,
+            scratch: Vec::new(),
         })
     }
 
@@ -195,6 +199,72 @@ impl OptimizerState {
                 for (((p, g), m), v) in params.iter_mut().zip(grads).zip(m).zip(v) {
                     adam_update(p, g, m, v, &a, alpha)?;
                 }
+            }
+            (config, _) => {
+                return Err(Error::invalid(format!(
+                    "internal: optimizer state does not match {config:?}"
+                )))
+            }
+        }
+        Ok(())
+    }
+}
+
+impl OptimizerState {
+    /// Starts a fused step: counts it, as [`OptimizerState::apply`] does for a whole step.
+    pub fn begin_fused_step(&mut self) {
+        self.step += 1;
+    }
+
+    /// The reusable buffer for weight `index`, shaped like `like` (made on first use).
+    pub fn scratch(&mut self, index: usize, like: &Tensor) -> Result<Tensor> {
+        if self.scratch.len() <= index {
+            self.scratch.resize_with(index + 1, || None);
+        }
+        if let Some(buffer) = &self.scratch[index] {
+            if buffer.size() == like.size() {
+                return Ok(buffer.shallow_clone());
+            }
+        }
+        let buffer = like.f_empty_like()?;
+        self.scratch[index] = Some(buffer.shallow_clone());
+        Ok(buffer)
+    }
+
+    /// Updates weight `index` in place from its gradient `grad`, which may be overwritten
+    /// (it is the weight's scratch buffer on the fused path). Same formulas as
+    /// [`OptimizerState::apply`]; call under `no_grad`, after `begin_fused_step`.
+    pub fn update_one(&mut self, index: usize, param: &Tensor, grad: &mut Tensor) -> Result<()> {
+        let mut p = param.shallow_clone();
+        match (self.config, &mut self.slots) {
+            (Optimizer::Sgd(s), Slots::None) => {
+                let _ = p.f_sub_(&grad.f_mul_scalar_(s.learning_rate)?)?;
+            }
+            (Optimizer::Sgd(s), Slots::Velocity(velocities)) => {
+                let v = &mut velocities[index];
+                let _ = grad.f_mul_scalar_(s.learning_rate)?;
+                let _ = v.f_mul_scalar_(s.momentum)?;
+                let _ = v.f_sub_(grad)?;
+                if s.nesterov {
+                    // w += momentum * v - lr * g, with g's buffer as the temporary
+                    let _ = grad.f_neg_()?;
+                    let _ = grad.f_add_(&v.f_mul_scalar(s.momentum)?)?;
+                    let _ = p.f_add_(grad)?;
+                } else {
+                    let _ = p.f_add_(v)?;
+                }
+            }
+            (Optimizer::Adam(a), Slots::Moments { m, v }) => {
+                let (m, v) = (&mut m[index], &mut v[index]);
+                let _ = m.f_lerp_(grad, 1.0 - a.beta_1)?;
+                let _ = grad.f_square_()?;
+                let _ = v.f_lerp_(grad, 1.0 - a.beta_2)?;
+                // grad's buffer now becomes -(sqrt(v) + eps) / alpha, so that one addcdiv_
+                // gives w - alpha * m / (sqrt(v) + eps) without a temporary.
+                let _ = v.f_sqrt_out(grad)?;
+                let _ = grad.f_add_scalar_(a.epsilon)?;
+                let _ = grad.f_div_scalar_(-a.step_size(self.step))?;
+                let _ = p.f_addcdiv_(m, grad)?;
             }
             (config, _) => {
                 return Err(Error::invalid(format!(

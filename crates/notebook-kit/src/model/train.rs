@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tch::{Device, Kind, Tensor};
 
+use super::dense::DenseWeights;
 use super::loss::Labels;
 use super::options::{capped_epochs, check_batch_size, Fit};
 use super::progbar::{Pace, Progbar, Verbosity};
@@ -170,14 +171,13 @@ impl Sequential {
 
     /// One step on the fused path (see `fused.rs`).
     fn fused_step(&mut self, x: &Tensor, labels: &Labels) -> Result<(Tensor, Tensor)> {
-        let compiled = self.compiled.as_ref().ok_or(Error::NotCompiled("fit"))?;
-        let rate = compiled
-            .optimizer
-            .config
-            .plain_sgd_rate()
-            .ok_or_else(|| Error::invalid("internal: fused path needs plain SGD"))?;
-        let layers: Vec<_> = self.dense_layers().collect();
-        fused::sgd_step(&layers, x, labels, compiled.loss, rate)
+        let layers: Vec<&DenseWeights> = self
+            .layers
+            .iter()
+            .filter_map(super::BuiltLayer::dense)
+            .collect();
+        let compiled = self.compiled.as_mut().ok_or(Error::NotCompiled("fit"))?;
+        fused::step(&layers, x, labels, compiled.loss, &mut compiled.optimizer)
     }
 }
 
