@@ -10,6 +10,7 @@ use notebook_kit::prelude::*;
 
 use crate::cli::{Dataset, ModelKind};
 use crate::flops::{Architecture, ADAM_UPDATE, SGD_UPDATE};
+use crate::report::InferenceRuns;
 
 /// Every timed model starts from the same weights and shuffles the same way.
 const SEED: i64 = 42;
@@ -67,6 +68,14 @@ impl ModelSpec {
     /// A fresh, compiled model on `device`, always with the same starting weights.
     pub fn build(&self, device: Device) -> Result<Sequential> {
         build(self.kind, &self.input_shape, device)
+    }
+
+    /// Class numbers (`i64`, on the labels' device) from labels in the loss's form.
+    pub fn class_numbers(&self, y: &Tensor) -> Result<Tensor> {
+        Ok(match self.loss {
+            CategoricalCrossentropy => y.f_argmax(-1, false)?,
+            SparseCategoricalCrossentropy => y.f_reshape([-1])?.f_to_kind(Kind::Int64)?,
+        })
     }
 
     /// Inputs scaled to [0, 1] as `f32`, and the labels in the form the loss expects.
@@ -215,4 +224,61 @@ pub fn measure_gemm(device: Device, size: i64) -> Result<GemmRate> {
         gflops: flops / best / 1e9,
         seconds: began.elapsed().as_secs_f64(),
     })
+}
+
+/// `predict` then `evaluate` of a fresh model on `(x, y)` (already on the device): one
+/// untimed call each (libraries, oneDNN primitives, CUDA kernels), then `repeat` timed ones.
+pub fn time_inference(
+    spec: &ModelSpec,
+    data: &DeviceData,
+    repeat: usize,
+    batch_size: usize,
+) -> Result<Vec<InferenceRuns>> {
+    let model = spec.build(data.device)?;
+    let timed =
+        |f: &dyn Fn() -> Result<(Option<f64>, f64)>| -> Result<(f64, Vec<f64>, Option<f64>, f64)> {
+            let clock = || -> Result<(f64, Option<f64>, f64)> {
+                synchronize_device(data.device);
+                let start = Instant::now();
+                let (loss, accuracy) = f()?;
+                synchronize_device(data.device);
+                Ok((start.elapsed().as_secs_f64(), loss, accuracy))
+            };
+            let (warmup, _, _) = clock()?;
+            let mut seconds = Vec::with_capacity(repeat);
+            let mut last = (None, f64::NAN);
+            for _ in 0..repeat {
+                let (s, loss, accuracy) = clock()?;
+                seconds.push(s);
+                last = (loss, accuracy);
+            }
+            Ok((warmup, seconds, last.0, last.1))
+        };
+    let options = Eval::default().batch_size(batch_size).verbose(0);
+    let labels = spec.class_numbers(&data.y)?;
+    let predict = timed(&|| {
+        let p = model.predict_with(&data.x, options)?;
+        let hits = argmax(&p)
+            .f_eq_tensor(&labels)?
+            .f_sum(Kind::Int64)?
+            .f_int64_value(&[])?;
+        Ok((None, hits as f64 / data.samples() as f64))
+    })?;
+    let evaluate = timed(&|| {
+        let (loss, accuracy) = model.evaluate_with(&data.x, &data.y, options)?;
+        Ok((Some(loss), accuracy))
+    })?;
+    Ok([("predict", predict), ("evaluate", evaluate)]
+        .into_iter()
+        .map(
+            |(task, (warmup_seconds, seconds, loss, accuracy))| InferenceRuns {
+                task,
+                samples: data.samples(),
+                warmup_seconds,
+                seconds,
+                loss,
+                accuracy,
+            },
+        )
+        .collect())
 }

@@ -92,6 +92,11 @@ pub struct Options {
     /// the CPU, 8192 on a GPU; 0 skips it]
     #[arg(long, value_name = "N")]
     pub gemm_size: Option<u32>,
+
+    /// Also time predict and evaluate on the test split (all of it; --limit cuts only the
+    /// training data): one untimed warm-up call each, then N timed calls
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub inference: Option<usize>,
 }
 
 impl Options {

@@ -4,6 +4,7 @@
 //! device, epochs, batch, seconds, loss, accuracy), so `benches/compare.sh` reads all three
 //! the same way. JSON has no NaN: numbers that are not finite become `null`.
 
+use notebook_kit::numbers::median;
 use serde::Serialize;
 
 use crate::bench::GemmRate;
@@ -22,7 +23,23 @@ pub struct Json {
     devices: Vec<DeviceJson>,
     runs: Vec<RunJson>,
     speedup: Vec<Speedup>,
+    inference: Vec<InferenceJson>,
     unavailable: Vec<UnavailableJson>,
+}
+
+/// The same fields as `benches/keras_lesson.py --tasks predict,evaluate` prints.
+#[derive(Serialize)]
+struct InferenceJson {
+    implementation: &'static str,
+    device: String,
+    task: &'static str,
+    batch: usize,
+    samples: usize,
+    seconds: f64,
+    seconds_all: Vec<f64>,
+    warmup_seconds: f64,
+    loss: Option<f64>,
+    accuracy: f64,
 }
 
 #[derive(Serialize)]
@@ -198,6 +215,24 @@ impl Json {
                 .collect(),
             runs,
             speedup: report.speedups(),
+            inference: report
+                .devices
+                .iter()
+                .flat_map(|d| {
+                    d.inference.iter().map(|r| InferenceJson {
+                        implementation: "gpu-bench",
+                        device: device_label(d.device),
+                        task: r.task,
+                        batch: s.batch_size,
+                        samples: r.samples,
+                        seconds: median(&r.seconds),
+                        seconds_all: r.seconds.clone(),
+                        warmup_seconds: r.warmup_seconds,
+                        loss: r.loss.and_then(finite),
+                        accuracy: r.accuracy,
+                    })
+                })
+                .collect(),
             unavailable: report
                 .unavailable
                 .iter()

@@ -84,12 +84,20 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode> {
 
     let spec = ModelSpec::new(options.model(), options.dataset).context("building the model")?;
     let load_started = Instant::now();
-    let (x, y) = load_training_data(options)?;
+    let ((x, y), (x_test, y_test)) = load_data(options)?;
     let data_load = load_started.elapsed().as_secs_f64();
 
     let preprocess_started = Instant::now();
     let (x, y) = spec.prepare(&x, &y).context("preparing the data")?;
     let preprocess = preprocess_started.elapsed().as_secs_f64();
+    // Only for --inference, and not part of the overhead the header reports.
+    let test = match options.inference {
+        Some(_) => Some(
+            spec.prepare(&x_test, &y_test)
+                .context("preparing the test data")?,
+        ),
+        None => None,
+    };
 
     let mut report = Report {
         machine: Machine::inspect(),
@@ -115,8 +123,8 @@ fn run(options: &Options, startup: Option<f64>) -> Result<ExitCode> {
     let _ = std::io::stdout().flush();
 
     for device in devices {
-        let result =
-            bench_device(options, &spec, &x, &y, device).with_context(|| device_label(device))?;
+        let result = bench_device(options, &spec, (&x, &y), test.as_ref(), device)
+            .with_context(|| device_label(device))?;
         report.devices.push(result);
     }
 
@@ -168,15 +176,18 @@ fn usable_devices(options: &Options) -> (Vec<Device>, Vec<Unavailable>) {
     (usable, unavailable)
 }
 
-/// The training split as loaded (`u8` pixels, labels), cut to `--limit` samples.
-fn load_training_data(options: &Options) -> Result<(tch::Tensor, tch::Tensor)> {
+type Split = (tch::Tensor, tch::Tensor);
+
+/// The training split as loaded (`u8` pixels, labels), cut to `--limit` samples, and the
+/// test split whole.
+fn load_data(options: &Options) -> Result<(Split, Split)> {
     let loaded = match (options.dataset, &options.data) {
         (Dataset::Cifar10, Some(dir)) => cifar10::load_data_from(dir),
         (Dataset::Cifar10, None) => cifar10::load_data(),
         (Dataset::FashionMnist, Some(dir)) => fashion_mnist::load_data_from(dir),
         (Dataset::FashionMnist, None) => fashion_mnist::load_data(),
     };
-    let ((x, y), _test) = loaded.with_context(|| format!("loading {}", options.dataset.name()))?;
+    let ((x, y), test) = loaded.with_context(|| format!("loading {}", options.dataset.name()))?;
     let available = x.size()[0] as usize;
     let samples = match options.limit {
         Some(limit) if limit > available => {
@@ -190,7 +201,7 @@ fn load_training_data(options: &Options) -> Result<(tch::Tensor, tch::Tensor)> {
         t.f_narrow(0, 0, samples as i64)
             .context("selecting samples")
     };
-    Ok((cut(&x)?, cut(&y)?))
+    Ok(((cut(&x)?, cut(&y)?), test))
 }
 
 /// Warm-up, matmul rate and the timed runs on one device. Progress goes to stderr, so
@@ -198,8 +209,8 @@ fn load_training_data(options: &Options) -> Result<(tch::Tensor, tch::Tensor)> {
 fn bench_device(
     options: &Options,
     spec: &ModelSpec,
-    x: &tch::Tensor,
-    y: &tch::Tensor,
+    (x, y): (&tch::Tensor, &tch::Tensor),
+    test: Option<&Split>,
     device: Device,
 ) -> notebook_kit::Result<DeviceResult> {
     let label = device_label(device);
@@ -245,6 +256,20 @@ fn bench_device(
         }
         results.push(EpochRuns { epochs, runs });
     }
+    let inference = match (options.inference, test) {
+        (Some(repeat), Some((x_test, y_test))) => {
+            let test_data = DeviceData::to_device(x_test, y_test, device)?;
+            let runs = bench::time_inference(spec, &test_data, repeat, options.batch_size)?;
+            for r in &runs {
+                eprintln!(
+                    "{label}: {} of {} test images: {:?} s",
+                    r.task, r.samples, r.seconds
+                );
+            }
+            runs
+        }
+        _ => Vec::new(),
+    };
     Ok(DeviceResult {
         device,
         name: notebook_kit::device::describe(device),
@@ -253,5 +278,6 @@ fn bench_device(
         training_path: warm_up.training_path,
         gemm,
         results,
+        inference,
     })
 }

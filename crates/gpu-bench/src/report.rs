@@ -57,6 +57,21 @@ pub struct DeviceResult {
     pub training_path: TrainingPath,
     pub gemm: Option<GemmRate>,
     pub results: Vec<EpochRuns>,
+    /// `--inference`: predict and evaluate on the test split.
+    pub inference: Vec<InferenceRuns>,
+}
+
+/// Timed `predict` or `evaluate` calls on the test split.
+#[derive(Debug, Clone)]
+pub struct InferenceRuns {
+    /// `predict` or `evaluate`.
+    pub task: &'static str,
+    pub samples: usize,
+    pub warmup_seconds: f64,
+    pub seconds: Vec<f64>,
+    /// `evaluate`'s loss; `predict` has none.
+    pub loss: Option<f64>,
+    pub accuracy: f64,
 }
 
 /// A requested device that could not be used, and why.
@@ -335,6 +350,21 @@ impl Report {
                 s.cpu_seconds,
                 s.gpu_seconds
             );
+        }
+        for d in &self.devices {
+            for r in &d.inference {
+                let _ = writeln!(
+                    out,
+                    "{}: {} on {} test images: {:.3} s (median of {}; warm-up call {:.3} s, not counted), accuracy {:.4}",
+                    device_label(d.device),
+                    r.task,
+                    r.samples,
+                    median(&r.seconds),
+                    r.seconds.len(),
+                    r.warmup_seconds,
+                    r.accuracy
+                );
+            }
         }
         for u in &self.unavailable {
             let _ = writeln!(

@@ -150,6 +150,8 @@ fn cpu_run_prints_the_table_and_writes_json_and_chart() {
         path_arg(&json),
         "--chart",
         path_arg(&chart),
+        "--inference",
+        "2",
     ]);
     let (code, stdout, stderr) = outcome(&out);
     assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -225,6 +227,26 @@ fn cpu_run_prints_the_table_and_writes_json_and_chart() {
         assert!((0.0..=1.0).contains(&accuracy));
     }
     assert!(value["unavailable"].as_array().unwrap().is_empty());
+    // --inference: predict and evaluate on the whole test split (64 records).
+    let inference = value["inference"].as_array().unwrap();
+    let tasks: Vec<&str> = inference
+        .iter()
+        .map(|r| r["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(tasks, ["predict", "evaluate"]);
+    for r in inference {
+        assert_eq!(r["samples"], 64);
+        assert_eq!(r["seconds_all"].as_array().unwrap().len(), 2);
+        assert!(
+            r["seconds"].as_f64().unwrap() > 0.0 && r["warmup_seconds"].as_f64().unwrap() > 0.0
+        );
+        assert!(
+            (0.0..=1.0).contains(&r["accuracy"].as_f64().unwrap()),
+            "{r}"
+        );
+    }
+    assert!(inference[0]["loss"].is_null() && inference[1]["loss"].as_f64().is_some());
+    assert!(stdout.contains("predict on 64 test images"), "{stdout}");
 
     let png = std::fs::read(&chart).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
