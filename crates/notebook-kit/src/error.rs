@@ -57,6 +57,10 @@ pub enum Error {
     #[error("model is not compiled: call `compile(...)` before `{0}`")]
     NotCompiled(&'static str),
 
+    /// Jupyter's Stop (SIGINT) during a call that stops between steps.
+    #[error("{0}")]
+    Interrupted(String),
+
     // ---- rendering ----
     #[error("drawing failed: {0}")]
     Draw(String),

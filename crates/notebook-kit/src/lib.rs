@@ -20,6 +20,7 @@ pub mod device;
 pub mod display;
 pub mod error;
 pub mod files;
+pub mod interrupt;
 pub mod model;
 pub mod models;
 pub mod numbers;

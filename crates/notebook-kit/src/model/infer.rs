@@ -9,6 +9,13 @@ use super::progbar::{Pace, Progbar};
 use super::train::batches;
 use super::Sequential;
 use crate::error::{Error, Result};
+use crate::interrupt::Watch;
+
+fn interrupted(what: &str, done: usize, steps: usize) -> Error {
+    Error::Interrupted(format!(
+        "{what} interrupted after batch {done}/{steps}; the model and the notebook's variables are kept"
+    ))
+}
 
 impl Sequential {
     /// Loss and accuracy on `(x, y)`, Keras's `model.evaluate(x, y)`; prints Keras's line.
@@ -46,10 +53,15 @@ impl Sequential {
         let steps = batches(n, options.batch_size).count();
         let mut bar = Progbar::new(steps, verbosity, Pace::FIRST);
         let _no_grad = tch::no_grad_guard();
+        let watch = Watch::start();
         let mut outputs = Vec::with_capacity(steps);
         for (begin, len) in batches(n, options.batch_size) {
             let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?, false)?;
             outputs.push(activation.apply(&z)?);
+            if watch.requested() {
+                bar.abandon();
+                return Err(interrupted("predict", outputs.len(), steps));
+            }
             if bar.tick(outputs.len()) {
                 bar.update(outputs.len(), &[]);
             }
@@ -104,7 +116,15 @@ impl Sequential {
         let mut loss_sum = Tensor::f_zeros([], (Kind::Double, self.device))?;
         let mut correct = Tensor::f_zeros([], (Kind::Int64, self.device))?;
         let mut seen = 0;
+        let watch = Watch::start();
+        let steps = batches(n, batch_size).count();
         for (step, (begin, len)) in batches(n, batch_size).enumerate() {
+            if watch.requested() {
+                if let Some(bar) = bar.as_deref_mut() {
+                    bar.abandon();
+                }
+                return Err(interrupted("evaluate", step, steps));
+            }
             let lb = labels.narrow(begin, len)?;
             let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?, false)?;
             let loss = compiled.loss.compute(&z, activation, &lb.target)?;

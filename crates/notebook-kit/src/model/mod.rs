@@ -190,6 +190,7 @@ impl SequentialBuilder {
             device,
             compiled: None,
             fused: true,
+            history: History::default(),
         })
     }
 }
@@ -264,6 +265,8 @@ pub struct Sequential {
     device: Device,
     compiled: Option<Compiled>,
     fused: bool,
+    /// The epochs of the last `fit`, also when it was interrupted.
+    history: History,
 }
 
 /// Which step implementation `fit` uses; see the module documentation.
@@ -440,6 +443,12 @@ impl Sequential {
     /// Each Dense layer's activation, first layer first.
     pub fn dense_activations(&self) -> Vec<Activation> {
         self.dense_layers().map(|d| d.activation).collect()
+    }
+
+    /// The per-epoch history of the last `fit` (Keras's `model.history`), including the
+    /// epochs that finished before an interrupted `fit` stopped.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// The optimizer given to `compile`, or `None` before it.

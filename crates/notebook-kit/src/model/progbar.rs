@@ -242,6 +242,15 @@ impl Progbar {
         }
     }
 
+    /// Ends a bar that will not finish (an interrupted call): a live bar's line is closed,
+    /// so the error that follows starts on a line of its own.
+    pub(crate) fn abandon(&mut self) {
+        if self.display == Display::Live && self.prev_width > 0 {
+            show("\n");
+            self.prev_width = 0;
+        }
+    }
+
     /// `\r`, the line, and spaces over whatever the previous frame had beyond it.
     fn redraw(&mut self, line: String) -> String {
         let width = line.chars().count();

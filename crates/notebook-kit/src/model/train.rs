@@ -15,6 +15,7 @@ use super::options::{capped_epochs, check_batch_size, Fit};
 use super::progbar::{Pace, Progbar, Verbosity};
 use super::{fused, History, Sequential, TrainingPath};
 use crate::error::{Error, Result};
+use crate::interrupt::Watch;
 
 /// How often a quiet epoch still reads its running loss, so that a diverging run stops
 /// within seconds (reading makes the host wait for the device).
@@ -55,14 +56,18 @@ impl Sequential {
         let steps = batches(x.size()[0], options.batch_size).count();
         let val_metric = format!("val_{}", metric.name());
 
-        let mut history = History::default();
+        // Kept on the model too, so that an interrupted fit leaves its finished epochs.
+        self.history = History::default();
+        let watch = Watch::start();
         for epoch in 1..=epochs {
             if verbosity != Verbosity::Silent {
                 println!("Epoch {epoch}/{epochs}");
             }
             let pace = if epoch == 1 { Pace::FIRST } else { Pace::LATER };
             let mut bar = Progbar::new(steps, verbosity, pace);
-            let result = self.train_epoch(epoch, &x, &labels, &options, &mut bar)?;
+            let at = (epoch, epochs, &watch);
+            let result = self.train_epoch(at, &x, &labels, &options, &mut bar)?;
+            let history = &mut self.history;
             history.loss.push(result.loss);
             history.accuracy.push(result.accuracy);
             history.epoch_seconds.push(result.seconds);
@@ -70,14 +75,14 @@ impl Sequential {
             if let Some((xv, lv)) = &validation {
                 let (val_loss, val_accuracy) =
                     self.evaluate_prepared(xv, lv, options.batch_size, None)?;
-                history.val_loss.push(val_loss);
-                history.val_accuracy.push(val_accuracy);
+                self.history.val_loss.push(val_loss);
+                self.history.val_accuracy.push(val_accuracy);
                 values.extend([("val_loss", val_loss), (val_metric.as_str(), val_accuracy)]);
             }
             // Like Keras, the time on the final line includes validation.
             bar.finish(&values);
         }
-        Ok(history)
+        Ok(self.history.clone())
     }
 
     /// One training step on one batch, Keras's `model.train_on_batch(x, y)`: returns the
@@ -103,7 +108,7 @@ impl Sequential {
     /// One pass over the data in (shuffled) batches, showing progress on `bar`.
     fn train_epoch(
         &mut self,
-        epoch: usize,
+        (epoch, epochs, watch): (usize, usize, &Watch),
         x: &Tensor,
         labels: &Labels,
         options: &Fit<'_>,
@@ -135,6 +140,15 @@ impl Sequential {
                 TrainingPath::Autograd => self.autograd_step(&xb, &lb)?,
             };
             tally.record(step, len, &loss, &metric.correct(&output, &lb.class)?)?;
+            if watch.requested() {
+                bar.abandon();
+                return Err(Error::Interrupted(format!(
+                    "interrupted at epoch {epoch}/{epochs}, step {}/{steps}; the model keeps the \
+                     weights trained so far, and model.history() the {} finished epoch(s)",
+                    step + 1,
+                    epoch - 1
+                )));
+            }
 
             let show = bar.tick(step + 1);
             if show || last_read.elapsed() >= NAN_CHECK_INTERVAL {

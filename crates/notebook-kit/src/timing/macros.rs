@@ -13,7 +13,9 @@
 /// ```
 ///
 /// The block runs inline in the cell, not in a closure: `?` inside it returns from the
-/// cell, and it borrows the cell's variables as any code does. With `n = 1, r = 1`
+/// cell, and it borrows the cell's variables as any code does. The macro itself uses `?`
+/// too: Jupyter's Stop ends it after the current run with an `Err` (see
+/// [`crate::interrupt`]), so it needs a cell or function that returns a `Result`. With `n = 1, r = 1`
 /// written literally the block runs exactly once and may also move variables; otherwise it
 /// runs in a loop. Without `n`, the loop count is chosen as IPython does: 1, 10, 100, ...
 /// until a run takes at least 0.2 s (those calibration runs are not kept).
@@ -61,32 +63,39 @@ macro_rules! timeit {
 
     // ---- one run of one loop: no loop around the block, so it may move values ----
     (@parse [plain once once] [$($set:tt)*] $body:expr $(,)?) => {{
+        let __nk_watch = $crate::interrupt::Watch::start();
         let mut __nk_runner = $crate::timing::Runner::new() $($set)*;
         let _ = __nk_runner.next_run();
         ::core::hint::black_box($body);
         __nk_runner.end_run();
+        $crate::interrupt::check(&__nk_watch, "timeit!")?;
         __nk_runner.finish()
     }};
     (@parse [value once once] [$($set:tt)*] $body:expr $(,)?) => {{
+        let __nk_watch = $crate::interrupt::Watch::start();
         let mut __nk_runner = $crate::timing::Runner::new() $($set)*;
         let _ = __nk_runner.next_run();
         let __nk_value = $body;
         __nk_runner.end_run();
+        $crate::interrupt::check(&__nk_watch, "timeit!")?;
         (__nk_value, __nk_runner.finish())
     }};
 
     // ---- the general case ----
     (@parse [plain $ns:ident $rs:ident] [$($set:tt)*] $body:expr $(,)?) => {{
+        let __nk_watch = $crate::interrupt::Watch::start();
         let mut __nk_runner = $crate::timing::Runner::new() $($set)*;
         while let ::core::option::Option::Some(__nk_loops) = __nk_runner.next_run() {
             for _ in 0..__nk_loops {
                 ::core::hint::black_box($body);
             }
             __nk_runner.end_run();
+            $crate::interrupt::check(&__nk_watch, "timeit!")?;
         }
         __nk_runner.finish()
     }};
     (@parse [value $ns:ident $rs:ident] [$($set:tt)*] $body:expr $(,)?) => {{
+        let __nk_watch = $crate::interrupt::Watch::start();
         let mut __nk_runner = $crate::timing::Runner::new() $($set)*;
         let mut __nk_last = ::core::option::Option::None;
         while let ::core::option::Option::Some(__nk_loops) = __nk_runner.next_run() {
@@ -94,6 +103,7 @@ macro_rules! timeit {
                 __nk_last = ::core::option::Option::Some($body);
             }
             __nk_runner.end_run();
+            $crate::interrupt::check(&__nk_watch, "timeit!")?;
         }
         let __nk_timing = __nk_runner.finish();
         match __nk_last {
