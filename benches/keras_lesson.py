@@ -1,20 +1,34 @@
 #!/usr/bin/env python3
 """Keras reference for gpu-bench: the lesson's own code (Keras 3 on TensorFlow), on the same
-CIFAR-10 binary files.
+CIFAR-10 binary files (--model lesson, the default):
 
     model = keras.Sequential([Flatten(input_shape=(32, 32, 3)), Dense(3000, relu),
                               Dense(1000, relu), Dense(10, sigmoid)])
     model.compile(optimizer="SGD", loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(X_train_scaled, y_train_categorical, epochs=1)      # batch 32
 
+or the lesson's exercise on Fashion-MNIST's gzipped IDX files (--model exercise-1, or
+exercise-5 with five hidden layers), labels kept as integers:
+
+    model = keras.Sequential([Flatten(input_shape=(28, 28)), Dense(500, relu),
+                              Dense(10, sigmoid)])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(X_train_scaled, y_train, epochs=1)                   # batch 32
+
+--dataset picks the data set (default: the model's own); the input shape follows it.
+
 Prints one JSON line per timed run with the fields gpu-bench's --json uses:
-implementation, device, epochs, batch, seconds, loss, accuracy (plus a few more).
+implementation, device, epochs, batch, seconds, loss, accuracy (plus model, dataset and a
+few more).
 
 With --tasks train,predict,evaluate it also times the lesson's inference on the 10,000
-test images (test_batch.bin), on the model the last training run left:
+test images (test_batch.bin, or Fashion-MNIST's t10k files), on the model the last
+training run left:
 
     model.predict(X_test_scaled)                          # "task": "predict"
-    model.evaluate(X_test_scaled, y_test_categorical)     # "task": "evaluate"
+    model.evaluate(X_test_scaled, y_test_categorical)     # "task": "evaluate" (y_test for
+                                                          # the exercise models)
 
 with Keras's defaults (batch 32, verbose "auto", whose progress output is sent to stderr
 so that stdout stays JSON lines). Keras traces its predict and evaluate functions on first
@@ -24,15 +38,19 @@ Without "train" in --tasks, predict and evaluate run on a freshly initialised mo
 
 Warm-up: Keras traces its training function the first time a model is fitted, once per
 model. So each timed model first trains one batch (traced and timed as "warmup_seconds"),
-then gets its initial weights back and is timed on the full data; the lesson's %timeit
+then gets its initial weights and its optimizer's initial state back (Adam's moments and
+step count would otherwise carry the warm-up batch into the timed run) and is timed on the
+full data; the lesson's %timeit
 includes that tracing, gpu-bench's and PyTorch's timings include no such step.
 
 Runs from its own venv, made by benches/setup-venvs.sh:
     benches/.venv-keras/bin/python benches/keras_lesson.py --data DIR
+    benches/.venv-keras/bin/python benches/keras_lesson.py --model exercise-5 --data FASHION_DIR
 """
 
 import argparse
 import contextlib
+import gzip
 import json
 import os
 import statistics
@@ -51,6 +69,15 @@ RECORD = 1 + 3 * 32 * 32
 TRAIN_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)]
 TEST_FILES = ["test_batch.bin"]
 TASKS = ("train", "predict", "evaluate")
+FASHION_TRAIN = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
+FASHION_TEST = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+# Hidden Dense(relu) widths and the data set each model was written for.
+MODELS = {
+    "lesson": ([3000, 1000], "cifar10"),
+    "exercise-1": ([500], "fashion-mnist"),
+    "exercise-5": ([500] * 5, "fashion-mnist"),
+}
+INPUT_SHAPES = {"cifar10": (32, 32, 3), "fashion-mnist": (28, 28)}
 
 
 def fail(message, status=1):
@@ -81,23 +108,73 @@ def load_cifar10(folder, limit, files=TRAIN_FILES):
     return x, y
 
 
-def get_model():
-    model = keras.Sequential([
-        keras.Input(shape=(32, 32, 3)),
-        layers.Flatten(),
-        layers.Dense(3000, activation="relu"),
-        layers.Dense(1000, activation="relu"),
-        layers.Dense(10, activation="sigmoid"),
-    ])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+def read_idx(path, dims):
+    """One gzipped IDX file of unsigned bytes as a uint8 array with `dims` dimensions."""
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:
+        fail(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
+    # Magic: two zero bytes, type 0x08 (unsigned byte), the number of dimensions.
+    if len(data) < 4 + 4 * dims or data[:4] != bytes([0, 0, 8, dims]):
+        fail(f"{path}: not an IDX file of unsigned bytes with {dims} dimension(s)")
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
+    if body.size != int(np.prod(shape)):
+        fail(f"{path}: header says {shape}, body has {body.size} bytes")
+    return body.reshape(shape)
+
+
+def load_fashion_mnist(folder, limit, files=FASHION_TRAIN):
+    """A split as (x float32 (n, 28, 28) in [0, 1], y uint8 class indices)."""
+    images = read_idx(os.path.join(folder, files[0]), 3)
+    labels = read_idx(os.path.join(folder, files[1]), 1)
+    if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
+        fail(f"{folder}: {files[0]} {images.shape} and {files[1]} {labels.shape} do not match")
+    if limit:
+        images, labels = images[:limit], labels[:limit]
+    if labels.max() > 9:
+        fail(f"{folder}: labels above 9; these are not Fashion-MNIST files")
+    return images.astype("float32") / 255.0, labels
+
+
+def load(args, test=False):
+    """The data set's training (or test) split with labels as the model's loss wants them."""
+    if args.dataset == "cifar10":
+        x, y = load_cifar10(args.data, args.limit, TEST_FILES if test else TRAIN_FILES)
+        # The lesson's model is given one-hot labels, the exercise's integers.
+        return (x, y) if args.model == "lesson" else (x, np.argmax(y, axis=1).astype("uint8"))
+    x, y = load_fashion_mnist(args.data, args.limit, FASHION_TEST if test else FASHION_TRAIN)
+    return (x, keras.utils.to_categorical(y, 10).astype("float32")) if args.model == "lesson" else (x, y)
+
+
+def get_model(name="lesson", dataset="cifar10"):
+    hidden, _ = MODELS[name]
+    model = keras.Sequential(
+        [keras.Input(shape=INPUT_SHAPES[dataset]), layers.Flatten()]
+        + [layers.Dense(units, activation="relu") for units in hidden]
+        + [layers.Dense(10, activation="sigmoid")])
+    if name == "lesson":
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
+    else:
+        # As the exercise writes it: the string, i.e. Adam with Keras's defaults.
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
     return model
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True,
-                        help="folder with data_batch_1.bin ... data_batch_5.bin (and test_batch.bin)")
+                        help="folder with data_batch_1.bin ... data_batch_5.bin (and test_batch.bin), "
+                             "or with Fashion-MNIST's four *-ubyte.gz files")
+    parser.add_argument("--model", choices=sorted(MODELS), default="lesson",
+                        help="lesson (default): 3000-1000 relu, SGD 0.01, categorical cross-entropy; "
+                             "exercise-1 / exercise-5: one / five Dense(500, relu), Adam, "
+                             "sparse categorical cross-entropy")
+    parser.add_argument("--dataset", choices=sorted(INPUT_SHAPES),
+                        help="default: the model's own (lesson: cifar10, exercise-*: fashion-mnist)")
     parser.add_argument("--epochs", default="1", help="comma-separated, e.g. 1,10 (default 1)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=1)
@@ -112,6 +189,7 @@ def main():
     parser.add_argument("--verbose", default="auto",
                         help='verbose for predict / evaluate (default "auto", Keras\'s default)')
     args = parser.parse_args()
+    args.dataset = args.dataset or MODELS[args.model][1]
     try:
         epochs_list = [int(e) for e in args.epochs.split(",")]
     except ValueError:
@@ -134,10 +212,10 @@ def main():
     if "train" in tasks:
         model, trained_epochs = train(args, epochs_list, version)
     if "predict" in tasks or "evaluate" in tasks:
-        x_test, y_test = load_cifar10(args.data, args.limit, TEST_FILES)
+        x_test, y_test = load(args, test=True)
         if model is None:
             keras.utils.set_random_seed(SEED)
-            model = get_model()
+            model = get_model(args.model, args.dataset)
         for task in ("predict", "evaluate"):
             if task in tasks:
                 infer(model, task, x_test, y_test, args, verbose, version, trained_epochs)
@@ -163,12 +241,15 @@ def infer(model, task, x, y, args, verbose, version, trained_epochs):
         times.append(time.perf_counter() - started)
     if task == "predict":
         loss = None
-        accuracy = float(np.mean(np.argmax(result, axis=1) == np.argmax(y, axis=1)))
+        labels = y if y.ndim == 1 else np.argmax(y, axis=1)
+        accuracy = float(np.mean(np.argmax(result, axis=1) == labels))
     else:
         loss, accuracy = float(result["loss"]), float(result["accuracy"])
     print(json.dumps({
         "implementation": "keras",
         "version": version,
+        "model": args.model,
+        "dataset": args.dataset,
         "device": "cpu",
         "task": task,
         "batch": args.inference_batch_size,
@@ -185,17 +266,22 @@ def infer(model, task, x, y, args, verbose, version, trained_epochs):
 
 def train(args, epochs_list, version):
     """The timed training runs, one JSON line each; the last run's model and epochs."""
-    x, y = load_cifar10(args.data, args.limit)
+    x, y = load(args)
     for epochs in epochs_list:
         for _ in range(args.repeat):
             keras.utils.set_random_seed(SEED)
-            model = get_model()
+            model = get_model(args.model, args.dataset)
+            # Built now so that its state exists to be saved; fit would build it anyway.
+            model.optimizer.build(model.trainable_variables)
             initial = model.get_weights()
+            initial_optimizer = [v.numpy() for v in model.optimizer.variables]
             started = time.perf_counter()
             model.fit(x[:args.batch_size], y[:args.batch_size], epochs=1,
                       batch_size=args.batch_size, verbose=0)
             warmup = time.perf_counter() - started
             model.set_weights(initial)
+            for variable, value in zip(model.optimizer.variables, initial_optimizer):
+                variable.assign(value)
 
             started = time.perf_counter()
             history = model.fit(x, y, epochs=epochs, batch_size=args.batch_size, verbose=0)
@@ -203,7 +289,10 @@ def train(args, epochs_list, version):
             print(json.dumps({
                 "implementation": "keras",
                 "version": version,
+                "model": args.model,
+                "dataset": args.dataset,
                 "device": "cpu",
+                "task": "train",
                 "epochs": epochs,
                 "batch": args.batch_size,
                 "samples": int(x.shape[0]),
