@@ -4,9 +4,13 @@
 //! A patched kernel (this repository's evcxr patch, see `patches/`) sends SIGINT to the
 //! cell's process on an interrupt request and kills it only if the cell has not finished a
 //! few seconds later. While a kit call that checks for it runs (`fit`, `evaluate`,
-//! `predict`, `timeit!`), SIGINT only raises a flag, which the call reads between steps; at
-//! any other moment SIGINT does what it always did, ending the process. A terminal's Ctrl+C
-//! gets the same treatment, so gpu-bench stops a run cleanly too.
+//! `predict`, `timeit!`), SIGINT only raises a flag, which the call reads between steps.
+//! At any other moment:
+//! - under the patched kernel (it sets `EVCXR_SIGINT_GRACE_MS`), SIGINT is ignored: plain
+//!   code still running is killed after the grace period, as the "as before" asks,
+//!   and a Stop pressed while a cell compiles (nothing runs) no longer ends the process;
+//! - anywhere else (a terminal, an unpatched kernel) SIGINT does what it always did, ending
+//!   the process; so a terminal's Ctrl+C stops gpu-bench at once, or cleanly during a run.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Once;
@@ -22,13 +26,14 @@ static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 fn install() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
+        let kernel_kills_later = std::env::var_os("EVCXR_SIGINT_GRACE_MS").is_some();
         // SAFETY: the handler only reads and writes atomics, and otherwise asks
         // signal-hook to run the default action, which is async-signal-safe.
         let registered = unsafe {
-            signal_hook::low_level::register(SIGINT, || {
+            signal_hook::low_level::register(SIGINT, move || {
                 if ACTIVE.load(Ordering::SeqCst) > 0 {
                     REQUESTED.store(true, Ordering::SeqCst);
-                } else {
+                } else if !kernel_kills_later {
                     let _ = signal_hook::low_level::emulate_default_handler(SIGINT);
                 }
             })
