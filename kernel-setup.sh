@@ -124,6 +124,9 @@ spec = {
     "language": "rust",
     "interrupt_mode": "message",
     "env": {
+        # Cells compile at opt-level 0 (evcxr's default is 2); the dependencies stay at 2
+        # through the cargo config above the kernels' folders (write_cargo_config).
+        "CARGO_PROFILE_DEV_OPT_LEVEL": "0",
         "LIBTORCH_USE_PYTORCH": "1",
         "PATH": path + ":${PATH}",
         "LD_LIBRARY_PATH": ld_path,
@@ -141,6 +144,21 @@ PY
     say "Kernel \"Rust (tch)\" registered: $KERNEL_DIR"
 }
 
+# Cargo reads .cargo/config.toml in every folder above the one it builds in: this one sits
+# above the prebuilt folder and every kernel's folder, and keeps the dependencies (the kit,
+# tch, image decoding, PNG encoding) optimised while the kernel compiles cells at
+# opt-level 0. Its content is part of the prebuilt folder's stamp.
+CARGO_CONFIG_TEXT='# Written by kernel-setup.sh for the "Rust (tch)" kernels below this folder.
+[profile.dev.package."*"]
+opt-level = 2
+'
+
+write_cargo_config() {
+    mkdir -p "$NK_HOME/.cargo"
+    printf '%s' "$CARGO_CONFIG_TEXT" > "$NK_HOME/.cargo/config.toml.tmp"
+    mv "$NK_HOME/.cargo/config.toml.tmp" "$NK_HOME/.cargo/config.toml"
+}
+
 # Builds the compile folder every kernel starts from, so that the first
 # `:dep notebook-kit` takes seconds instead of minutes (tch's C++ wrapper).
 build_template() {
@@ -150,7 +168,7 @@ build_template() {
     fi
     local want
     want=$( {
-        echo "$ROOT" "$EVCXR_VERSION"
+        echo "$ROOT" "$EVCXR_VERSION" "$CARGO_CONFIG_TEXT" "cells at opt-level 0"
         cat "$ROOT/Cargo.lock" "$ROOT/crates/notebook-kit/Cargo.toml"
         find "$ROOT/crates/notebook-kit/src" -type f -name '*.rs' -print0 | sort -z | xargs -0 cat
     } | sha256sum | cut -d' ' -f1)
@@ -175,7 +193,10 @@ check() {
         echo "torch:              $(sed -n "s/^__version__ = '\(.*\)'/\1/p" "$lib/../version.py") ($lib)"
         [ -f "$lib/libtorch_cuda.so" ] && echo "torch CUDA build:   yes (libtorch_cuda.so present)" || echo "torch CUDA build:   no (CPU-only libtorch)"
     else echo "torch:              MISSING -> run ./kernel-setup.sh"; bad=1; fi
-    echo "tch (Cargo.lock):   $(grep -A1 '^name = "tch"$' "$ROOT/Cargo.lock" | sed -n 's/version = "\(.*\)"/\1/p')"
+    # What the kernel really builds against: cargo's resolution in the prebuilt folder.
+    local tch
+    tch=$( (cd "$TEMPLATE" 2>/dev/null && PATH=$CARGO_BIN:$PATH cargo pkgid --offline --locked tch 2>/dev/null) | sed -n 's/.*[@#]//p')
+    echo "tch (kernel):       ${tch:-unknown until the prebuilt folder exists}"
     if [ -x "$EVCXR_BIN" ]; then echo "evcxr_jupyter:      $(grep -o "evcxr_jupyter [0-9.]*" "$NK_HOME/evcxr/.crates.toml" | head -n1) ($EVCXR_BIN)"
     else echo "evcxr_jupyter:      MISSING -> run ./kernel-setup.sh"; bad=1; fi
     if [ -x "$VENV/bin/jupyter" ]; then echo "jupyterlab:         $("$VENV/bin/python" -c 'import jupyterlab; print(jupyterlab.__version__)')"
@@ -232,6 +253,7 @@ mkdir -p "$NK_HOME"
 setup_venv
 setup_evcxr
 write_kernel
+write_cargo_config
 build_template
 say "Ready. Check with: ./kernel-setup.sh --check"
 

@@ -30,6 +30,7 @@ suite "lint" cargo clippy --workspace --all-targets --locked -- -D warnings
 suite "rust tests" env -u NOTEBOOK_KIT_MAX_EPOCHS cargo test --workspace --locked --no-fail-fast
 suite "runner self-tests" "$py" tools/test_notebook_runner.py
 suite "lab command" "$py" tools/test_lab_command.py
+suite "tab completion" "$py" tools/test_completion.py
 suite "notebooks" "$py" tools/notebook_runner.py
 
 echo "suites: $passed passed, $failed failed"

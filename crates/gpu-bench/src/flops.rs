@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn lesson_model_matches_the_stack_notes() {
-        // STACK-NOTES.md: 54.9 MFLOP per sample, 2.75 TFLOP per epoch of 50,000 samples.
+        // 54.9 MFLOP per sample, 2.78 TFLOP per epoch of 50,000 samples (benches/README.md).
         let arch = lesson();
         assert_eq!(arch.per_sample(), 54_924_000.0);
         assert_eq!(arch.parameters(), 12_230_010.0);
