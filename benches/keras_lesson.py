@@ -65,9 +65,7 @@ import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 SEED = 42
-RECORD = 1 + 3 * 32 * 32
-TRAIN_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)]
-TEST_FILES = ["test_batch.bin"]
+from cifar_files import TEST_FILES, TRAIN_FILES, CifarError, read_cifar10  # noqa: E402
 TASKS = ("train", "predict", "evaluate")
 FASHION_TRAIN = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 FASHION_TEST = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -87,23 +85,11 @@ def fail(message, status=1):
 
 def load_cifar10(folder, limit, files=TRAIN_FILES):
     """A split as (x float32 (n, 32, 32, 3) in [0, 1], y one-hot float32)."""
-    chunks = []
-    for name in files:
-        path = os.path.join(folder, name)
-        try:
-            data = np.fromfile(path, dtype=np.uint8)
-        except OSError as e:
-            fail(f"cannot read {path}: {e.strerror}")
-        if data.size == 0 or data.size % RECORD:
-            fail(f"{path}: {data.size} bytes is not a whole number of {RECORD}-byte CIFAR-10 records")
-        chunks.append(data.reshape(-1, RECORD))
-    raw = np.concatenate(chunks)
-    if limit:
-        raw = raw[:limit]
-    labels = raw[:, 0]
-    if labels.max() > 9:
-        fail(f"{folder}: labels above 9; these are not CIFAR-10 batch files")
-    x = raw[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).astype("float32") / 255.0
+    try:
+        images, labels = read_cifar10(folder, files, limit)
+    except CifarError as e:
+        fail(str(e))
+    x = images.astype("float32") / 255.0
     y = keras.utils.to_categorical(labels, 10).astype("float32")
     return x, y
 

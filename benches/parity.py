@@ -49,8 +49,7 @@ import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-RECORD = 1 + 3 * 32 * 32
-TRAIN_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)]
+from cifar_files import TRAIN_FILES, CifarError, read_cifar10  # noqa: E402
 EPSILON = np.float32(1e-7)  # Keras's backend epsilon
 TOLERANCE = 1e-4
 # A float32 sum of a few thousand products is off by up to ~1e-7 here, so a hidden unit's
@@ -93,22 +92,10 @@ def note(message):
 
 def load_cifar10_train(folder):
     """The 50,000 training images as uint8 [n, 32, 32, 3] (Keras's order) and labels."""
-    chunks = []
-    for name in TRAIN_FILES:
-        path = os.path.join(folder, name)
-        try:
-            data = np.fromfile(path, dtype=np.uint8)
-        except OSError as e:
-            fail(f"cannot read {path}: {e.strerror}")
-        if data.size == 0 or data.size % RECORD:
-            fail(f"{path}: {data.size} bytes is not a whole number of {RECORD}-byte CIFAR-10 records")
-        chunks.append(data.reshape(-1, RECORD))
-    raw = np.concatenate(chunks)
-    labels = raw[:, 0].astype(np.int64)
-    if labels.max() > 9:
-        fail(f"{folder}: labels above 9; these are not CIFAR-10 batch files")
-    images = raw[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return images, labels
+    try:
+        return read_cifar10(folder, TRAIN_FILES)
+    except CifarError as e:
+        fail(str(e))
 
 
 def glorot_uniform(rng, fan_in, fan_out):
