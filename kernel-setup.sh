@@ -11,6 +11,7 @@
 #   ./kernel-setup.sh --env      print the environment (export lines) for cargo and tch
 #
 # NOTEBOOK_KIT_SKIP_TEMPLATE=1 skips prebuilding notebook-kit inside evcxr.
+# NOTEBOOK_KIT_EVCXR_PATCH=0 installs evcxr_jupyter without this project's patch (patches/evcxr).
 # Everything is installed outside the checkout, under $NOTEBOOK_KIT_HOME
 # (default ${XDG_DATA_HOME:-~/.local/share}/notebook-kit), so clones and CI runs reuse it.
 set -euo pipefail
@@ -20,6 +21,8 @@ NK_HOME=${NOTEBOOK_KIT_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/notebook-kit}
 VENV=$NK_HOME/venv
 EVCXR_VERSION=0.22.0
 EVCXR_BIN=$NK_HOME/evcxr/bin/evcxr_jupyter
+EVCXR_STAMP=$NK_HOME/evcxr/.notebook-kit-stamp
+EVCXR_PATCHES=$ROOT/patches/evcxr
 KERNEL_NAME=rust-tch
 KERNEL_DIR=$VENV/share/jupyter/kernels/$KERNEL_NAME
 TEMPLATE=$NK_HOME/template
@@ -62,15 +65,100 @@ setup_venv() {
     echo "$want" > "$VENV/.notebook-kit-stamp"
 }
 
+# What the evcxr step installs: patched unless NOTEBOOK_KIT_EVCXR_PATCH=0. The patch's hash is
+# part of it, so editing the patch rebuilds and nothing else does.
+evcxr_wanted() {
+    if [ "${NOTEBOOK_KIT_EVCXR_PATCH:-1}" = 0 ]; then
+        echo "evcxr_jupyter $EVCXR_VERSION unpatched"
+    else
+        echo "evcxr_jupyter $EVCXR_VERSION patch $(cat "$EVCXR_PATCHES"/*.patch | sha256sum | cut -c1-12)"
+    fi
+}
+
+# The .crate archive cargo keeps after downloading NAME-VERSION from the registry.
+cached_crate() {
+    local f
+    for f in "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$1-$2.crate"; do
+        [ -f "$f" ] && { echo "$f"; return 0; }
+    done
+    return 1
+}
+
+# Lets cargo download evcxr_jupyter and its dependencies (evcxr among them) into its cache.
+fetch_evcxr_crates() {
+    local tmp rc=0
+    tmp=$(mktemp -d)
+    mkdir "$tmp/src" && : > "$tmp/src/lib.rs"
+    printf '[package]\nname = "notebook-kit-fetch"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\nevcxr_jupyter = "=%s"\n' \
+        "$EVCXR_VERSION" > "$tmp/Cargo.toml"
+    (cd "$tmp" && PATH=$CARGO_BIN:$PATH cargo fetch -q) || rc=$?
+    rm -rf "$tmp"
+    return $rc
+}
+
+# Unpacks evcxr_jupyter and the evcxr it locks into $1 and applies patches/evcxr there.
+# Prints why on stdout and fails when that is not possible.
+prepare_patched_evcxr() {
+    local build=$1 jupyter_crate evcxr_crate evcxr_version p
+    command -v patch >/dev/null || { echo "the patch tool is missing (Debian: apt-get install patch)"; return 1; }
+    jupyter_crate=$(cached_crate evcxr_jupyter "$EVCXR_VERSION") || {
+        fetch_evcxr_crates >&2 || true
+        jupyter_crate=$(cached_crate evcxr_jupyter "$EVCXR_VERSION")
+    } || { echo "cargo could not download evcxr_jupyter $EVCXR_VERSION"; return 1; }
+    rm -rf "$build/evcxr" "$build/evcxr_jupyter"
+    mkdir -p "$build/evcxr" "$build/evcxr_jupyter"
+    tar -xzf "$jupyter_crate" -C "$build/evcxr_jupyter" --strip-components=1 || { echo "could not unpack $jupyter_crate"; return 1; }
+    evcxr_version=$(sed -n '/^name = "evcxr"$/{n;s/^version = "\(.*\)"$/\1/p;}' "$build/evcxr_jupyter/Cargo.lock")
+    evcxr_crate=$(cached_crate evcxr "$evcxr_version") || {
+        fetch_evcxr_crates >&2 || true
+        evcxr_crate=$(cached_crate evcxr "$evcxr_version")
+    } || { echo "cargo could not download evcxr $evcxr_version"; return 1; }
+    tar -xzf "$evcxr_crate" -C "$build/evcxr" --strip-components=1 || { echo "could not unpack $evcxr_crate"; return 1; }
+    # Dry runs first, so that a patch that fails leaves nothing half-applied.
+    for p in "$EVCXR_PATCHES"/*.patch; do
+        patch -d "$build" -p1 --dry-run -s -f < "$p" >/dev/null 2>&1 \
+            || { echo "patches/evcxr/$(basename "$p") does not apply to evcxr_jupyter $EVCXR_VERSION"; return 1; }
+    done
+    for p in "$EVCXR_PATCHES"/*.patch; do
+        patch -d "$build" -p1 -s -f < "$p" >/dev/null || { echo "patches/evcxr/$(basename "$p") failed"; return 1; }
+    done
+}
+
 setup_evcxr() {
-    # evcxr_jupyter has no --version; cargo install records what it installed.
-    if [ -x "$EVCXR_BIN" ] && grep -q "evcxr_jupyter $EVCXR_VERSION " "$NK_HOME/evcxr/.crates.toml" 2>/dev/null; then
-        say "evcxr_jupyter $EVCXR_VERSION present: $EVCXR_BIN"
+    local want installed build="$NK_HOME/evcxr-build" why
+    want=$(evcxr_wanted)
+    if [ -x "$EVCXR_BIN" ] && [ -f "$EVCXR_STAMP" ] && [ "$(head -n1 "$EVCXR_STAMP")" = "$want" ]; then
+        say "evcxr_jupyter up to date: $(sed -n 2p "$EVCXR_STAMP") ($EVCXR_BIN)"
+        return
+    fi
+    # An unpatched install from before this stamp existed needs no rebuild when unpatched is wanted.
+    if [ -x "$EVCXR_BIN" ] && [ ! -f "$EVCXR_STAMP" ] && [ "${want%unpatched}" != "$want" ] \
+        && grep -q "evcxr_jupyter $EVCXR_VERSION (registry" "$NK_HOME/evcxr/.crates.toml" 2>/dev/null; then
+        printf '%s\n%s\n' "$want" "$EVCXR_VERSION unpatched (NOTEBOOK_KIT_EVCXR_PATCH=0)" > "$EVCXR_STAMP"
+        say "evcxr_jupyter $EVCXR_VERSION present, unpatched: $EVCXR_BIN"
         return
     fi
     command -v cargo >/dev/null || [ -x "$CARGO_BIN/cargo" ] || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+    rm -f "$EVCXR_STAMP"
+    if [ "${want%unpatched}" = "$want" ]; then
+        if why=$(prepare_patched_evcxr "$build"); then
+            say "Building evcxr_jupyter $EVCXR_VERSION with notebook-kit's patch (once; about 7-12 min on 2 cores)"
+            # The build folder is removed afterwards, as cargo install removes its own.
+            PATH=$CARGO_BIN:$PATH cargo install --path "$build/evcxr_jupyter" --locked --force \
+                --target-dir "$build/target" --root "$NK_HOME/evcxr"
+            rm -rf "$build"
+            printf '%s\n%s\n' "$want" "$EVCXR_VERSION with notebook-kit patch (patches/evcxr, sha256 ${want##* })" > "$EVCXR_STAMP"
+            return
+        fi
+        rm -rf "$build"
+        say "NOT PATCHING evcxr: $why; installing the unpatched kernel (Stop kills the cell's process, output arrives line by line)"
+        installed="$EVCXR_VERSION unpatched ($why)"
+    else
+        installed="$EVCXR_VERSION unpatched (NOTEBOOK_KIT_EVCXR_PATCH=0)"
+    fi
     say "Building evcxr_jupyter $EVCXR_VERSION (once; about 7-12 min on 2 cores)"
-    PATH=$CARGO_BIN:$PATH cargo install evcxr_jupyter --version "$EVCXR_VERSION" --locked --root "$NK_HOME/evcxr"
+    PATH=$CARGO_BIN:$PATH cargo install evcxr_jupyter --version "$EVCXR_VERSION" --locked --force --root "$NK_HOME/evcxr"
+    printf '%s\n%s\n' "$want" "$installed" > "$EVCXR_STAMP"
 }
 
 # The start wrapper gives every kernel its own copy of the prebuilt compile folder:
@@ -197,8 +285,12 @@ check() {
     local tch
     tch=$( (cd "$TEMPLATE" 2>/dev/null && PATH=$CARGO_BIN:$PATH cargo pkgid --offline --locked tch 2>/dev/null) | sed -n 's/.*[@#]//p')
     echo "tch (kernel):       ${tch:-unknown until the prebuilt folder exists}"
-    if [ -x "$EVCXR_BIN" ]; then echo "evcxr_jupyter:      $(grep -o "evcxr_jupyter [0-9.]*" "$NK_HOME/evcxr/.crates.toml" | head -n1) ($EVCXR_BIN)"
-    else echo "evcxr_jupyter:      MISSING -> run ./kernel-setup.sh"; bad=1; fi
+    if [ ! -x "$EVCXR_BIN" ]; then echo "evcxr_jupyter:      MISSING -> run ./kernel-setup.sh"; bad=1
+    elif [ -f "$EVCXR_STAMP" ]; then
+        echo "evcxr_jupyter:      $(sed -n 2p "$EVCXR_STAMP") ($EVCXR_BIN)"
+        [ "$(head -n1 "$EVCXR_STAMP")" = "$(evcxr_wanted)" ] \
+            || echo "                    differs from what this checkout wants ($(evcxr_wanted)) -> run ./kernel-setup.sh"
+    else echo "evcxr_jupyter:      $(grep -o "evcxr_jupyter [0-9.]*" "$NK_HOME/evcxr/.crates.toml" | head -n1 | cut -d' ' -f2) unpatched (installed before notebook-kit's patch) -> run ./kernel-setup.sh ($EVCXR_BIN)"; fi
     if [ -x "$VENV/bin/jupyter" ]; then echo "jupyterlab:         $("$VENV/bin/python" -c 'import jupyterlab; print(jupyterlab.__version__)')"
     else echo "jupyterlab:         MISSING -> run ./kernel-setup.sh"; bad=1; fi
     if [ -f "$KERNEL_DIR/kernel.json" ]; then echo "kernel:             Rust (tch) at $KERNEL_DIR"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the formatting and lint gate, the Rust crates, the notebook runner's own
-# tests, README's main-job command (`./kernel-setup.sh --lab`), then every notebook headless
-# on the "Rust (tch)" kernel. Needs ./kernel-setup.sh to have run.
+# tests, README's main-job command (`./kernel-setup.sh --lab`), tab completion and the evcxr
+# patch's checks (interrupt, live output, display) through the kernel, then every notebook
+# headless on the "Rust (tch)" kernel. Needs ./kernel-setup.sh to have run.
 #
 # Environment: NOTEBOOK_KIT_DATA (default ../shared/data beside the checkout, when present)
 # points the loaders at offline data; NOTEBOOK_KIT_MAX_EPOCHS caps the notebooks' long runs.
@@ -31,6 +32,9 @@ suite "rust tests" env -u NOTEBOOK_KIT_MAX_EPOCHS cargo test --workspace --locke
 suite "runner self-tests" "$py" tools/test_notebook_runner.py
 suite "lab command" "$py" tools/test_lab_command.py
 suite "tab completion" "$py" tools/test_completion.py
+# Only a deliberate NOTEBOOK_KIT_EVCXR_PATCH=0 skips this: a patch that stopped applying must fail here.
+if [ "${NOTEBOOK_KIT_EVCXR_PATCH:-1}" = 0 ]; then echo "==== kernel patch: skipped (NOTEBOOK_KIT_EVCXR_PATCH=0)"
+else suite "kernel patch" "$py" tools/test_kernel_patch.py; fi
 suite "notebooks" "$py" tools/notebook_runner.py
 
 echo "suites: $passed passed, $failed failed"

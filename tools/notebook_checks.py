@@ -6,10 +6,30 @@ Each check reads the executed notebook's outputs and returns a list of problems.
 import re
 
 
+def merged_outputs(outputs):
+    """The outputs with each run of consecutive outputs of one stream joined into one.
+
+    The patched evcxr kernel forwards text as it arrives, so one line can be spread over several
+    stream outputs: text checks must not look at one output at a time.
+    """
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else {}
+        if (
+            output.get("output_type") == "stream"
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            merged[-1] = dict(previous, text=previous.get("text", "") + output.get("text", ""))
+        else:
+            merged.append(output)
+    return merged
+
+
 def all_text(nb):
     parts = []
     for cell in nb.cells:
-        for output in cell.get("outputs", []):
+        for output in merged_outputs(cell.get("outputs", [])):
             if output.get("output_type") == "stream":
                 parts.append(output.get("text", ""))
             else:

@@ -99,7 +99,8 @@ def cell_problems(cell):
     """
     meta = cell.get("metadata", {}).get("notebook_kit", {})
     problems = []
-    for output in cell.get("outputs", []):
+    # A marker such as "panicked at" may be split over two stream messages.
+    for output in notebook_checks.merged_outputs(cell.get("outputs", [])):
         kind = output.get("output_type")
         text = output_text(output)
         if kind == "error":

@@ -36,6 +36,16 @@ CASES = {
         "panicked at",
     ),
     "process-abort": (["std::process::abort();", "1 + 1"], True, None),
+    # The patched kernel sends stderr as it arrives: a marker can straddle two stream messages.
+    "marker-split-over-messages": (
+        [
+            'eprint!("thread \'main\' pani");\n'
+            "std::thread::sleep(std::time::Duration::from_millis(300));\n"
+            'eprintln!("cked at src/lib.rs:1:1: split");'
+        ],
+        True,
+        "panicked at",
+    ),
     "stderr-allowed-by-metadata": (['eprintln!("a warning the notebook expects");'], False, None),
 }
 
@@ -43,7 +53,7 @@ CASES = {
 def make_notebook(folder, name, cells):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    if name == "stderr-allowed-by-metadata":
+    if name in ("stderr-allowed-by-metadata", "marker-split-over-messages"):
         nb.cells[0].metadata["notebook_kit"] = {"allow_stderr": True}
     nb.metadata["kernelspec"] = {"name": notebook_runner.KERNEL, "display_name": "Rust (tch)", "language": "rust"}
     path = pathlib.Path(folder) / f"{name}.ipynb"
