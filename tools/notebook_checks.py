@@ -65,13 +65,16 @@ def check_cells(nb):
 
 
 def cell_output_lines(nb, needle):
-    """How many lines of text the first code cell containing `needle` printed."""
+    """How many lines the first code cell containing `needle` shows, as JupyterLab renders
+    its streams: a `\r` redraws the current line rather than adding one (a live progress
+    bar), so only newlines count."""
     for cell in nb.cells:
         if cell.cell_type == "code" and needle in "".join(cell.source):
-            return sum(
-                len(o.get("text", "").splitlines()) if o.get("output_type") == "stream" else len(o.get("data", {}).get("text/plain", "").splitlines())
+            text = "".join(
+                o.get("text", "") if o.get("output_type") == "stream" else o.get("data", {}).get("text/plain", "") + "\n"
                 for o in cell.get("outputs", [])
             )
+            return text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     return None
 
 
