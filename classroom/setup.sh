@@ -267,6 +267,16 @@ setup_hub() {
         echo "$want" > "$PREFIX/proxy/.notebook-kit-stamp"
     fi
     "$PREFIX/proxy/node_modules/.bin/configurable-http-proxy" --version >/dev/null || die "configurable-http-proxy does not run"
+    # No "get Jupyter news?" prompt in every student's first session (the class is offline anyway).
+    mkdir -p "$NK/venv/share/jupyter/lab/settings"
+    cat > "$NK/venv/share/jupyter/lab/settings/overrides.json" <<'JSON'
+{
+  "@jupyterlab/apputils-extension:notification": {
+    "fetchNews": "false",
+    "checkForUpdates": false
+  }
+}
+JSON
 }
 
 # The hub's own state (database, cookie secret, teacher's password) is root's alone.
