@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust crates, the notebook runner's own tests, then every notebook
-# headless on the "Rust (tch)" kernel. Needs ./kernel-setup.sh to have run.
+# Runs every test: the Rust crates, the notebook runner's own tests, every notebook headless
+# on the "Rust (tch)" kernel, then the class hub end to end. Needs ./kernel-setup.sh to have run.
 #
 # Environment: NOTEBOOK_KIT_DATA (default ../shared/data beside the checkout, when present)
 # points the loaders at offline data; NOTEBOOK_KIT_MAX_EPOCHS caps the notebooks' long runs.
+# The classroom suite needs root; it installs into NOTEBOOK_KIT_CLASSROOM_PREFIX (default
+# /opt/notebook-kit). NOTEBOOK_KIT_SKIP_CLASSROOM=1 leaves it out.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
@@ -25,6 +27,24 @@ suite() {
 suite "rust tests" cargo test --workspace --locked --no-fail-fast
 suite "runner self-tests" "$NOTEBOOK_KIT_HOME/venv/bin/python" tools/test_notebook_runner.py
 suite "notebooks" "$NOTEBOOK_KIT_HOME/venv/bin/python" tools/notebook_runner.py
+
+# The system-wide install (reusing what kernel-setup.sh built) and three students at once
+# through the hub, on real Unix accounts.
+classroom() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "classroom: needs root (it installs system-wide, creates Unix accounts and runs the hub);" \
+            "run as root, or set NOTEBOOK_KIT_SKIP_CLASSROOM=1"
+        return 1
+    fi
+    local prefix=${NOTEBOOK_KIT_CLASSROOM_PREFIX:-/opt/notebook-kit}
+    "$ROOT/classroom/setup.sh" --prefix "$prefix" &&
+        "$prefix/kit/venv/bin/python" "$ROOT/classroom/test_e2e.py" --prefix "$prefix"
+}
+if [ -n "${NOTEBOOK_KIT_SKIP_CLASSROOM:-}" ]; then
+    echo "==== classroom: skipped (NOTEBOOK_KIT_SKIP_CLASSROOM is set)"
+else
+    suite "classroom" classroom
+fi
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" = 0 ]
