@@ -52,7 +52,7 @@ while [ $# -gt 0 ]; do
         --rust-sysroot) need_arg "$@"; RUST_SRC=$2; shift ;;
         --reuse) need_arg "$@"; REUSE=$2; shift ;;
         --start) START=1 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0"; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
     shift
