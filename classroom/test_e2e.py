@@ -177,6 +177,19 @@ def tree_rss_mb(pid):
     return total / 1024
 
 
+def user_cpu_s(uid):
+    """CPU seconds used so far by a user's processes, including finished children they reaped
+    (cargo and rustc runs of the kernel)."""
+    total = 0
+    for pid in pids_of(uid):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def disk_mb(folder):
     """Blocks used by the folder itself: symlinks into the shared folder count as what they take."""
     out = subprocess.run(["du", "-s", "-B1", "-P", folder], capture_output=True, text=True, check=True).stdout
@@ -420,6 +433,7 @@ async def student_lesson(student, other_name, shared_probe):
         if label == "plot" and not any("image/png" in o.get("data", {}) for o in outputs):
             raise Failure(f"{student.name}: plot_sample returned no image/png")
     student.times["image"] = student.times["plot:png"]
+    student.cpu_to_image = user_cpu_s(pwd.getpwnam(student.name).pw_uid)
     await student.execute("fit", FIT_CELL)
     other = account(other_name)
     if other is None:
@@ -550,6 +564,7 @@ async def run(hub, prefix, results, shot_path=None):
             "first_cell_done_s": round(st.times["dep"] - t0, 1),
             "image_s": round(st.times["image"] - t0, 1),
             "fit_cell_s": round(st.times["fit"] - st.times["plot"], 1),
+            "cpu_s_to_image": round(st.cpu_to_image, 1),
             "kernel_rss_mb": round(st.rss_mb),
             "private_disk_mb": round(st.private_mb, 1),
         })
@@ -734,10 +749,12 @@ def main():
         failure = (failure + "; " if failure else "") + "left behind: " + "; ".join(leftovers)
     results["seconds"] = round(time.monotonic() - started)
     if results["students"]:
-        print(f"{'student':<12} {'ready':>7} {':dep done':>9} {'image':>7} {'fit cell':>8} {'RSS':>8} {'private':>9}")
+        print(f"{'student':<12} {'ready':>7} {':dep done':>9} {'image':>7} {'CPU to image':>12} {'fit cell':>8} "
+              f"{'RSS':>8} {'private':>9}")
         for r in results["students"]:
             print(f"{r['name']:<12} {r['server_ready_s']:>6.1f}s {r['first_cell_done_s']:>8.1f}s {r['image_s']:>6.1f}s "
-                  f"{r['fit_cell_s']:>7.1f}s {r['kernel_rss_mb']:>5} MB {r['private_disk_mb']:>6.1f} MB")
+                  f"{r['cpu_s_to_image']:>11.1f}s {r['fit_cell_s']:>7.1f}s {r['kernel_rss_mb']:>5} MB "
+                  f"{r['private_disk_mb']:>6.1f} MB")
         print(f"(seconds from 'start server'; load average before {results['load_before']}, after {results['load_after']})")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
