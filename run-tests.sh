@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: the formatting and lint gate, the Rust crates, the notebook runner's own
 # tests, README's main-job command (`./kernel-setup.sh --lab`), tab completion and the evcxr
-# patch's checks (interrupt, live output, display) through the kernel, then every notebook
-# headless on the "Rust (tch)" kernel. Needs ./kernel-setup.sh to have run.
+# patch's checks (interrupt, live output, display) through the kernel, every notebook
+# headless on the "Rust (tch)" kernel, then the class hub end to end. Needs ./kernel-setup.sh
+# to have run.
 #
 # Environment: NOTEBOOK_KIT_DATA (default ../shared/data beside the checkout, when present)
 # points the loaders at offline data; NOTEBOOK_KIT_MAX_EPOCHS caps the notebooks' long runs.
+# The classroom suite needs root; it installs into NOTEBOOK_KIT_CLASSROOM_PREFIX (default
+# /opt/notebook-kit). NOTEBOOK_KIT_SKIP_CLASSROOM=1 leaves it out.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
@@ -36,6 +39,24 @@ suite "tab completion" "$py" tools/test_completion.py
 if [ "${NOTEBOOK_KIT_EVCXR_PATCH:-1}" = 0 ]; then echo "==== kernel patch: skipped (NOTEBOOK_KIT_EVCXR_PATCH=0)"
 else suite "kernel patch" "$py" tools/test_kernel_patch.py; fi
 suite "notebooks" "$py" tools/notebook_runner.py
+
+# The system-wide install (reusing what kernel-setup.sh built) and three students at once
+# through the hub, on real Unix accounts.
+classroom() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "classroom: needs root (it installs system-wide, creates Unix accounts and runs the hub);" \
+            "run as root, or set NOTEBOOK_KIT_SKIP_CLASSROOM=1"
+        return 1
+    fi
+    local prefix=${NOTEBOOK_KIT_CLASSROOM_PREFIX:-/opt/notebook-kit}
+    "$ROOT/classroom/setup.sh" --prefix "$prefix" &&
+        "$prefix/kit/venv/bin/python" "$ROOT/classroom/test_e2e.py" --prefix "$prefix"
+}
+if [ -n "${NOTEBOOK_KIT_SKIP_CLASSROOM:-}" ]; then
+    echo "==== classroom: skipped (NOTEBOOK_KIT_SKIP_CLASSROOM is set)"
+else
+    suite "classroom" classroom
+fi
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" = 0 ]

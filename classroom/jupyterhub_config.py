@@ -1,0 +1,230 @@
+"""JupyterHub for a class working through the Rust (tch) lesson on one server.
+
+Started by PREFIX/bin/notebook-kit-hub (written by classroom/setup.sh), as root. Settings come
+from $NOTEBOOK_KIT_HUB_STATE/classroom.json, which setup.sh writes from its options; the same
+folder (root only) holds the hub's database, cookie secret and the teacher's first password.
+
+- Students sign up at /hub/signup and the teacher approves them at /hub/authorize
+  (NativeAuthenticator); the teacher is the hub's admin.
+- Each student's server runs under their own Unix account, created on first start, with a
+  home only they can read. On every start the lesson's notebooks they do not have yet are
+  copied to ~/rust-lesson/notebooks; their own copies are never overwritten.
+- libtorch/OpenMP threads per kernel come from one setting (`threads`, default cores /
+  `students`), so one student's training cannot take every core from the others.
+"""
+
+import json
+import os
+import pathlib
+import pwd
+import grp
+import shutil
+import subprocess
+import sys
+
+from jupyterhub.spawner import set_user_setuid
+from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
+
+c = get_config()  # noqa: F821 (provided by JupyterHub)
+
+STATE = pathlib.Path(os.environ["NOTEBOOK_KIT_HUB_STATE"]).resolve()
+S = json.loads((STATE / "classroom.json").read_text())
+PREFIX = pathlib.Path(S["prefix"])
+VENV = PREFIX / "kit" / "venv"
+KERNEL_WRAPPER = PREFIX / "kit" / "bin" / "rust-tch-kernel"
+LESSON = "rust-lesson/notebooks/01-gpu-benchmarking-cifar10.ipynb"
+# Unix accounts below this uid are the system's own (root, daemons): never spawn as them.
+UID_MIN = 1000
+
+
+def threads_per_kernel():
+    if int(S.get("threads") or 0) > 0:
+        return int(S["threads"])
+    cores = len(os.sched_getaffinity(0))
+    return max(1, cores // max(1, int(S["students"])))
+
+
+THREADS = threads_per_kernel()
+
+# Network: the public address, and the hub's and proxy's internal ports on loopback.
+c.JupyterHub.ip = S["ip"]
+c.JupyterHub.port = int(S["port"])
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(S["hub_port"])
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{int(S['proxy_api_port'])}"
+c.ConfigurableHTTPProxy.command = [str(PREFIX / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
+if S.get("ssl_cert") and S.get("ssl_key"):
+    c.JupyterHub.ssl_cert = S["ssl_cert"]
+    c.JupyterHub.ssl_key = S["ssl_key"]
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+
+
+def unix_account_problem(name):
+    """Why `name` may not be a student's or teacher's Unix account (None: it may)."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None  # created on first start
+    if entry.pw_uid < UID_MIN:
+        return f"'{name}' is a system account"
+    if name != S["teacher"]:
+        try:
+            members = grp.getgrnam(S["group"]).gr_mem
+        except KeyError:
+            members = []
+        if name not in members:
+            # An existing account that the hub did not create (staff, a service): the teacher
+            # must opt it in, or a sign-up under that name would run as that person.
+            return (f"the Unix account '{name}' already exists and is not in group '{S['group']}' "
+                    f"(to let it in: usermod -aG {S['group']} {name})")
+    return None
+
+
+class _NoStatsd:
+    """JupyterHub 6 removed statsd (jupyterhub PR #5407); NativeAuthenticator 1.3.0's login
+    form still times itself with `self.statsd` and fails with AttributeError on every login."""
+
+    def timer(self, *args, **kwargs):
+        return self
+
+    def start(self):
+        return self
+
+    def stop(self, *args, **kwargs):
+        pass
+
+
+class ClassroomLoginHandler(NativeLoginHandler):
+    statsd = _NoStatsd()
+
+    def _render(self, login_error=None, username=None, **kwargs):
+        # JupyterHub 6 renders error pages through _render with extra arguments (sync=True).
+        return super()._render(login_error=login_error, username=username)
+
+
+class ClassroomAuthenticator(NativeAuthenticator):
+    """NativeAuthenticator whose names are safe Unix account names, with the teacher's account
+    made at first start (otherwise whoever signed up first under the teacher's name would
+    become admin)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        teacher = S["teacher"]
+        if self.get_user(teacher) is None:
+            password = (STATE / "teacher-password").read_text().strip()
+            if not self.create_user(teacher, password):
+                raise SystemExit(f"could not create the teacher account '{teacher}' (is the password in "
+                                 f"{STATE / 'teacher-password'} at least {self.minimum_password_length} characters?)")
+            self.log.info("Created the teacher's hub account %s", teacher)
+
+    def get_handlers(self, app):
+        return [(path, ClassroomLoginHandler if handler is NativeLoginHandler else handler)
+                for path, handler in super().get_handlers(app)]
+
+    def validate_username(self, username):
+        if not super().validate_username(username):
+            return False
+        problem = unix_account_problem(username)
+        if problem:
+            self.log.warning("Refusing user name: %s", problem)
+            return False
+        return True
+
+
+c.JupyterHub.authenticator_class = ClassroomAuthenticator
+c.Authenticator.admin_users = {S["teacher"]}
+# NativeAuthenticator decides who may log in (approved students); the hub need not list them.
+c.Authenticator.allow_all = True
+# Lower-case Unix user names; the Unix account shares the hub name.
+c.Authenticator.username_pattern = r"^[a-z][a-z0-9_-]{0,30}$"
+c.NativeAuthenticator.open_signup = False
+c.NativeAuthenticator.minimum_password_length = 8
+c.NativeAuthenticator.check_common_password = True
+c.NativeAuthenticator.allowed_failed_logins = 10
+c.NativeAuthenticator.seconds_before_next_try = 60
+c.JupyterHub.template_paths = [str(pathlib.Path(sys.modules["nativeauthenticator"].__file__).parent / "templates")]
+
+
+def system_tool(name):
+    # The hub's PATH need not include the sbin folders.
+    return shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin") or name
+
+
+def prepare_account(spawner):
+    """Creates the student's Unix account on first start (home readable by them alone)."""
+    name = spawner.user.name
+    problem = unix_account_problem(name)
+    if problem:
+        raise RuntimeError(f"Cannot start a server: {problem}")
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    subprocess.run([system_tool("groupadd"), "-f", S["group"]], check=True)
+    subprocess.run(
+        [system_tool("useradd"), "--create-home", "--key", "HOME_MODE=0700", "--user-group", "--groups", S["group"],
+         "--shell", "/bin/bash", "--comment", S["account_comment"], name],
+        check=True,
+    )
+    home = pwd.getpwnam(name).pw_dir
+    os.chmod(home, 0o700)
+    spawner.log.info("Created Unix account %s (%s)", name, home)
+
+
+def sweep_kernel_folders(spawner):
+    """Removes the private compile folders of the user's kernels that are no longer running.
+    Runs as the user: their cache is theirs to arrange, root should not follow their links."""
+    name = spawner.user.name
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return
+    subprocess.run(
+        [str(KERNEL_WRAPPER), "--sweep"],
+        preexec_fn=set_user_setuid(name),
+        env={"HOME": entry.pw_dir, "USER": name, "PATH": "/usr/bin:/bin"},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        timeout=60, check=False,
+    )
+
+
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.pre_spawn_hook = prepare_account
+c.Spawner.post_stop_hook = sweep_kernel_folders
+c.Spawner.cmd = [str(PREFIX / "src" / "classroom" / "singleuser.sh")]
+c.Spawner.notebook_dir = "~"
+c.Spawner.default_url = f"/lab/tree/{LESSON}"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 90
+# Nothing from root's environment (its PATH reaches into /root, which students cannot read).
+c.LocalProcessSpawner.env_keep = ["LANG", "LC_ALL", "JUPYTERHUB_SINGLEUSER_APP"]
+c.Spawner.environment = {
+    "PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+    "NOTEBOOK_KIT_PREFIX": str(PREFIX),
+    # libtorch sizes its OpenMP/MKL pools from these when a kernel loads it.
+    "OMP_NUM_THREADS": str(THREADS),
+    "MKL_NUM_THREADS": str(THREADS),
+}
+c.Spawner.args = [
+    # A kernel left idle holds its data sets and model in memory; stop it after a while.
+    f"--MappingKernelManager.cull_idle_timeout={int(S['idle_timeout'])}",
+    "--MappingKernelManager.cull_interval=300",
+]
+
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={int(S['idle_timeout'])}"],
+    }
+]
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]

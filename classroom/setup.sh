@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# Installs the lesson for a whole class on one server: everything a student's kernel needs,
+# system-wide under one prefix that every user can read and only root can change, plus the
+# class's JupyterHub. Idempotent: each step keeps a stamp and is skipped when nothing it
+# depends on changed. Runs as root.
+#
+#   sudo classroom/setup.sh [OPTIONS]           install or update, then say how to start the hub
+#   sudo classroom/setup.sh [OPTIONS] --start   the same, then run the hub in the foreground
+#
+# Hub options are stored in PREFIX/hub/classroom.json; a later run keeps what it is not given.
+#   --prefix DIR            install here (default /opt/notebook-kit; NOTEBOOK_KIT_PREFIX)
+#   --teacher NAME          the teacher's account, the hub's admin (default teacher)
+#   --teacher-password-file FILE   the teacher's first password (default: a generated one,
+#                           saved in PREFIX/hub/teacher-password)
+#   --students N            students working at the same time (default 30)
+#   --threads N             OpenMP/MKL threads per kernel (default cores / students, at least 1)
+#   --ip ADDR, --port N     where the hub listens (default 127.0.0.1:8000)
+#   --idle-timeout S        stop servers and kernels idle this long (default 3600)
+#   --data DIR              folder with cifar-10-batches-bin/ and fashion-mnist/ to share
+#                           (default $NOTEBOOK_KIT_DATA, else ../shared/data beside the checkout)
+#   --rust-sysroot DIR      toolchain to copy (default: the sysroot of `rustc` on PATH)
+#   --reuse DIR             a single-user NOTEBOOK_KIT_HOME whose evcxr build to copy instead
+#                           of building it (default $NOTEBOOK_KIT_HOME or ~/.local/share/notebook-kit)
+set -euo pipefail
+umask 022
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PREFIX=${NOTEBOOK_KIT_PREFIX:-/opt/notebook-kit}
+DATA_SRC=${NOTEBOOK_KIT_DATA:-}
+[ -z "$DATA_SRC" ] && [ -d "$ROOT/../shared/data" ] && DATA_SRC=$ROOT/../shared/data
+RUST_SRC=
+REUSE=${NOTEBOOK_KIT_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/notebook-kit}
+START=
+declare -A SET=()
+TEACHER_PASSWORD_FILE=
+
+say() { printf '[classroom] %s\n' "$*"; }
+die() { printf '[classroom] ERROR: %s\n' "$*" >&2; exit 1; }
+need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --prefix) need_arg "$@"; PREFIX=$2; shift ;;
+        --teacher) need_arg "$@"; SET[teacher]=$2; shift ;;
+        --teacher-password-file) need_arg "$@"; TEACHER_PASSWORD_FILE=$2; shift ;;
+        --students) need_arg "$@"; SET[students]=$2; shift ;;
+        --threads) need_arg "$@"; SET[threads]=$2; shift ;;
+        --ip) need_arg "$@"; SET[ip]=$2; shift ;;
+        --port) need_arg "$@"; SET[port]=$2; shift ;;
+        --idle-timeout) need_arg "$@"; SET[idle_timeout]=$2; shift ;;
+        --data) need_arg "$@"; DATA_SRC=$2; shift ;;
+        --rust-sysroot) need_arg "$@"; RUST_SRC=$2; shift ;;
+        --reuse) need_arg "$@"; REUSE=$2; shift ;;
+        --start) START=1 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0"; exit 0 ;;
+        *) die "unknown option '$1' (see --help)" ;;
+    esac
+    shift
+done
+for k in students threads port idle_timeout; do
+    [ -z "${SET[$k]:-}" ] || [[ "${SET[$k]}" =~ ^[0-9]+$ ]] || die "--${k//_/-} must be a number, not '${SET[$k]}'"
+done
+
+[ "$(id -u)" = 0 ] || die "run as root (sudo): it installs for every user under $PREFIX and creates the students' accounts"
+# evcxr resolves `:dep` paths to real paths; the prebuilt folder must be built against the same.
+mkdir -p "$PREFIX"
+PREFIX=$(realpath "$PREFIX")
+[[ "$PREFIX" != "$ROOT"* ]] || die "--prefix must be outside the checkout ($ROOT)"
+SYSTEM_PYTHON=/usr/bin/python3
+[ -x "$SYSTEM_PYTHON" ] || die "$SYSTEM_PYTHON is missing (Debian: apt-get install python3 python3-venv)"
+# Only what every user can run: no rustup proxies or pyenv shims from root's home.
+CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+NK=$PREFIX/kit
+
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+timed() { local s=$SECONDS; "$@"; say "  ($((SECONDS - s)) s)"; }
+# Rebuilding the prebuilt folder is needed when what it was compiled from changes under it.
+invalidate_template() { rm -f "$NK/template/.notebook-kit-stamp"; }
+
+# A read-only copy of the checkout: the notebooks handed out, the crate kernels build, and
+# kernel-setup.sh, which is run from there so that the prebuilt folder refers to these paths.
+sync_source() {
+    local new=$PREFIX/src.new
+    rm -rf "$new"
+    mkdir -p "$new"
+    if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+            [ -e "$f" ] && printf '%s\0' "$f"; done | xargs -0 -r cp -a --parents -t "$new")
+    else
+        (cd "$ROOT" && find . -path ./target -prune -o -type f -print0 | xargs -0 -r cp -a --parents -t "$new")
+    fi
+    if [ -d "$PREFIX/src" ] && diff -r -q "$PREFIX/src" "$new" >/dev/null; then
+        rm -rf "$new"
+        say "Lesson sources up to date: $PREFIX/src"
+        return
+    fi
+    # Unchanged parts keep their old copies: a fresh copy of the crate has new modification
+    # times, which cargo takes for changed sources (the prebuilt folder would be rebuilt).
+    local entry name crate_changed=
+    if [ -d "$PREFIX/src" ]; then
+        for entry in "$new"/* "$new"/.[!.]*; do
+            [ -e "$entry" ] || continue
+            name=${entry##*/}
+            if [ -e "$PREFIX/src/$name" ] && diff -r -q "$PREFIX/src/$name" "$entry" >/dev/null; then
+                rm -rf "$entry"
+                mv "$PREFIX/src/$name" "$entry"
+            elif [[ "$name" =~ ^(crates|Cargo.toml|Cargo.lock)$ ]]; then
+                crate_changed=1
+            fi
+        done
+    else
+        crate_changed=1
+    fi
+    rm -rf "$PREFIX/src.old"
+    [ -d "$PREFIX/src" ] && mv "$PREFIX/src" "$PREFIX/src.old"
+    mv "$new" "$PREFIX/src"
+    rm -rf "$PREFIX/src.old"
+    [ -n "$crate_changed" ] && invalidate_template
+    say "Lesson sources updated in $PREFIX/src"
+}
+
+# Root's toolchain lives in root's home (mode 700): copy its sysroot where everyone can run it.
+# The documentation (~800 MB) stays behind.
+setup_rust() {
+    local src=${RUST_SRC:-} want
+    if [ -z "$src" ]; then
+        command -v rustc >/dev/null || die "no rustc on PATH: install Rust (https://rustup.rs) or pass --rust-sysroot DIR"
+        src=$(rustc --print sysroot)
+    fi
+    [ -x "$src/bin/rustc" ] && [ -x "$src/bin/cargo" ] || die "$src has no bin/rustc and bin/cargo"
+    # evcxr infers the type of every `let` with rust-analyzer, which needs the standard
+    # library's sources; without them a cell like `let v = vec![1];` fails.
+    [ -f "$src/lib/rustlib/src/rust/library/Cargo.toml" ] \
+        || die "the toolchain at $src has no standard library sources: rustup component add rust-src"
+    want=$("$src/bin/rustc" -vV | sha256sum | cut -d' ' -f1)
+    if stamp_ok "$PREFIX/rust/.notebook-kit-stamp" "$want"; then
+        say "Rust toolchain up to date: $PREFIX/rust ($("$PREFIX/rust/bin/rustc" -V))"
+    else
+        say "Copying the Rust toolchain from $src to $PREFIX/rust"
+        rm -rf "$PREFIX/rust.new"
+        mkdir -p "$PREFIX/rust.new"
+        tar -C "$src" --exclude=./share/doc -cf - . | tar -C "$PREFIX/rust.new" -xf -
+        "$PREFIX/rust.new/bin/rustc" -V >/dev/null || die "the copied rustc does not run"
+        echo "$want" > "$PREFIX/rust.new/.notebook-kit-stamp"
+        rm -rf "$PREFIX/rust"
+        mv "$PREFIX/rust.new" "$PREFIX/rust"
+        invalidate_template
+    fi
+    mkdir -p "$PREFIX/cargo/bin"
+    local t
+    for t in cargo rustc rustdoc; do ln -sfn "../../rust/bin/$t" "$PREFIX/cargo/bin/$t"; done
+}
+
+# The crates the kernels build against, vendored into the shared CARGO_HOME so that every
+# user's cargo builds offline from one read-only copy. The prebuilt folder and the students'
+# kernels must see them at the same path: cargo's fingerprints include it. The standard
+# library's own crates.io dependencies are vendored too: evcxr's rust-analyzer runs
+# `cargo metadata` on the library's sources and knows no std types when that fails.
+setup_crates() {
+    local want
+    want=$(cat "$PREFIX/src/Cargo.lock" "$PREFIX/rust/.notebook-kit-stamp" | sha256sum | cut -d' ' -f1)
+    if stamp_ok "$PREFIX/cargo/vendor/.notebook-kit-stamp" "$want"; then
+        say "Vendored crates up to date: $PREFIX/cargo/vendor"
+        return
+    fi
+    say "Vendoring the kit's crates into $PREFIX/cargo/vendor"
+    rm -rf "$PREFIX/cargo/vendor.new"
+    # Root's own registry cache usually has them all; go online only when it does not.
+    local vendor=("$PREFIX/rust/bin/cargo" vendor --locked --versioned-dirs --manifest-path "$PREFIX/src/Cargo.toml"
+        --sync "$PREFIX/rust/lib/rustlib/src/rust/library/Cargo.toml" "$PREFIX/cargo/vendor.new")
+    # The library's manifest uses unstable cargo features (rust-analyzer reads it the same way).
+    export RUSTC_BOOTSTRAP=1
+    PATH=$PREFIX/rust/bin:$CLEAN_PATH "${vendor[@]}" --offline >/dev/null 2>"$PREFIX/cargo/vendor.log" \
+        || PATH=$PREFIX/rust/bin:$CLEAN_PATH "${vendor[@]}" >/dev/null 2>"$PREFIX/cargo/vendor.log" \
+        || { cat "$PREFIX/cargo/vendor.log" >&2; die "cargo vendor failed"; }
+    unset RUSTC_BOOTSTRAP
+    rm -f "$PREFIX/cargo/vendor.log"
+    echo "$want" > "$PREFIX/cargo/vendor.new/.notebook-kit-stamp"
+    rm -rf "$PREFIX/cargo/vendor"
+    mv "$PREFIX/cargo/vendor.new" "$PREFIX/cargo/vendor"
+    cat > "$PREFIX/cargo/config.toml" <<EOF
+# Written by classroom/setup.sh: kernels build from the vendored crates only, never the network.
+[source.crates-io]
+replace-with = "notebook-kit-vendored"
+
+[source.notebook-kit-vendored]
+directory = "$PREFIX/cargo/vendor"
+
+[net]
+offline = true
+EOF
+    invalidate_template
+}
+
+setup_data() {
+    if [ -z "$DATA_SRC" ] || [ ! -d "$DATA_SRC" ]; then
+        say "No data folder given (--data): each student's kernel downloads CIFAR-10 into their own cache"
+        return
+    fi
+    local want
+    want=$(cd "$DATA_SRC" && find -L . -type f -printf '%P %s %T@\n' | sort | sha256sum | cut -d' ' -f1)
+    if stamp_ok "$PREFIX/data/.notebook-kit-stamp" "$want"; then
+        say "Shared data up to date: $PREFIX/data"
+        return
+    fi
+    say "Copying the data sets from $DATA_SRC to $PREFIX/data"
+    rm -rf "$PREFIX/data.new"
+    cp -rL "$DATA_SRC" "$PREFIX/data.new"
+    echo "$want" > "$PREFIX/data.new/.notebook-kit-stamp"
+    rm -rf "$PREFIX/data"
+    mv "$PREFIX/data.new" "$PREFIX/data"
+}
+
+# The evcxr_jupyter binary does not depend on where it is installed: copy a single-user
+# build when there is one (kernel-setup.sh then finds it and skips its 7-12 min build).
+reuse_evcxr() {
+    local version
+    version=$(sed -n 's/^EVCXR_VERSION=//p' "$PREFIX/src/kernel-setup.sh")
+    grep -q "evcxr_jupyter $version " "$NK/evcxr/.crates.toml" 2>/dev/null && return
+    if [ -x "$REUSE/evcxr/bin/evcxr_jupyter" ] && grep -q "evcxr_jupyter $version " "$REUSE/evcxr/.crates.toml" 2>/dev/null; then
+        say "Copying evcxr_jupyter $version from $REUSE/evcxr"
+        mkdir -p "$NK"
+        rm -rf "$NK/evcxr"
+        cp -a "$REUSE/evcxr" "$NK/evcxr"
+    fi
+}
+
+write_kernel_env() {
+    mkdir -p "$NK"
+    {
+        echo "# Written by classroom/setup.sh; the kernel start wrapper reads it."
+        printf 'export CARGO_HOME=%q\n' "$PREFIX/cargo"
+        echo 'export CARGO_NET_OFFLINE=true'
+        if [ -d "$PREFIX/data" ]; then
+            printf 'export NOTEBOOK_KIT_DATA="${NOTEBOOK_KIT_DATA:-%s}"\n' "$PREFIX/data"
+        fi
+    } > "$NK/kernel-env.tmp"
+    mv "$NK/kernel-env.tmp" "$NK/kernel-env"
+}
+
+run_kernel_setup() {
+    say "Running kernel-setup.sh for NOTEBOOK_KIT_HOME=$NK"
+    # A clean PATH, so that evcxr (which asks rustup first, then PATH) builds the prebuilt
+    # folder with the shared toolchain, the one students' kernels will use.
+    env -u RUSTUP_TOOLCHAIN -u VIRTUAL_ENV -u LD_LIBRARY_PATH -u CARGO_TARGET_DIR PATH="$CLEAN_PATH" \
+        NOTEBOOK_KIT_HOME="$NK" PYTHON="$SYSTEM_PYTHON" NOTEBOOK_KIT_CARGO_BIN="$PREFIX/cargo/bin" \
+        "$PREFIX/src/kernel-setup.sh"
+}
+
+setup_hub() {
+    local want
+    want=$(sha256sum "$PREFIX/src/classroom/requirements.txt" | cut -d' ' -f1)
+    if stamp_ok "$NK/venv/.classroom-stamp" "$want"; then
+        say "JupyterHub packages up to date"
+    else
+        say "Installing JupyterHub, NativeAuthenticator and the idle culler into $NK/venv"
+        "$NK/venv/bin/pip" install --disable-pip-version-check -q -r "$PREFIX/src/classroom/requirements.txt"
+        echo "$want" > "$NK/venv/.classroom-stamp"
+    fi
+    want=configurable-http-proxy@5.3.0
+    if stamp_ok "$PREFIX/proxy/.notebook-kit-stamp" "$want"; then
+        say "configurable-http-proxy up to date"
+    else
+        command -v npm >/dev/null || die "npm not found (Debian: apt-get install nodejs npm)"
+        say "Installing $want into $PREFIX/proxy"
+        npm install --prefix "$PREFIX/proxy" --no-audit --no-fund --loglevel=error "$want" >/dev/null
+        echo "$want" > "$PREFIX/proxy/.notebook-kit-stamp"
+    fi
+    "$PREFIX/proxy/node_modules/.bin/configurable-http-proxy" --version >/dev/null || die "configurable-http-proxy does not run"
+    # No "get Jupyter news?" prompt in every student's first session (the class is offline anyway).
+    mkdir -p "$NK/venv/share/jupyter/lab/settings"
+    cat > "$NK/venv/share/jupyter/lab/settings/overrides.json" <<'JSON'
+{
+  "@jupyterlab/apputils-extension:notification": {
+    "fetchNews": "false",
+    "checkForUpdates": false
+  }
+}
+JSON
+}
+
+# The hub's own state (database, cookie secret, teacher's password) is root's alone.
+write_hub_settings() {
+    mkdir -p "$PREFIX/hub" "$PREFIX/bin"
+    chmod 700 "$PREFIX/hub"
+    local args=() k
+    for k in "${!SET[@]}"; do args+=("$k=${SET[$k]}"); done
+    "$SYSTEM_PYTHON" - "$PREFIX/hub/classroom.json" "$PREFIX" "${args[@]}" <<'PY'
+import json, os, sys
+path, prefix, *pairs = sys.argv[1:]
+defaults = {"teacher": "teacher", "students": 30, "threads": 0, "ip": "127.0.0.1", "port": 8000,
+            "hub_port": 8081, "proxy_api_port": 8001, "idle_timeout": 3600,
+            "group": "notebook-kit-students", "account_comment": "notebook-kit student"}
+try:
+    settings = json.load(open(path))
+except FileNotFoundError:
+    settings = {}
+settings = {**defaults, **settings, "prefix": prefix}
+for pair in pairs:
+    key, value = pair.split("=", 1)
+    settings[key] = int(value) if isinstance(defaults[key], int) else value
+with open(path + ".tmp", "w") as f:
+    json.dump(settings, f, indent=2)
+    f.write("\n")
+os.replace(path + ".tmp", path)
+PY
+    local pw=$PREFIX/hub/teacher-password
+    if [ -n "$TEACHER_PASSWORD_FILE" ]; then
+        install -m 600 "$TEACHER_PASSWORD_FILE" "$pw"
+    elif [ ! -s "$pw" ]; then
+        (umask 077; head -c 18 /dev/urandom | base64 > "$pw")
+        say "Generated the teacher's first password: $pw"
+    fi
+    {
+        echo '#!/usr/bin/env bash'
+        echo '# Generated by classroom/setup.sh: runs the class JupyterHub in the foreground, as root.'
+        echo 'set -euo pipefail'
+        printf 'prefix=%q\n' "$PREFIX"
+        cat <<'RUN'
+export NOTEBOOK_KIT_HUB_STATE="$prefix/hub"
+cd "$NOTEBOOK_KIT_HUB_STATE"
+exec "$prefix/kit/venv/bin/jupyterhub" -f "$prefix/src/classroom/jupyterhub_config.py" "$@"
+RUN
+    } > "$PREFIX/bin/notebook-kit-hub.tmp"
+    chmod 755 "$PREFIX/bin/notebook-kit-hub.tmp"
+    mv "$PREFIX/bin/notebook-kit-hub.tmp" "$PREFIX/bin/notebook-kit-hub"
+}
+
+# Readable by all, writable by root only; the hub's state by root only.
+fix_permissions() {
+    chown -R root:root "$PREFIX"
+    chmod -R go-w,a+rX "$PREFIX"
+    chmod 700 "$PREFIX/hub"
+    local bad
+    bad=$(find "$PREFIX" -path "$PREFIX/hub" -prune -o \( -perm /022 -o ! -user root \) ! -type l -print -quit)
+    [ -z "$bad" ] || die "$bad is writable by others after fixing permissions"
+}
+
+start=$SECONDS
+say "Installing into $PREFIX"
+timed sync_source
+timed setup_rust
+timed setup_crates
+timed setup_data
+reuse_evcxr
+write_kernel_env
+timed run_kernel_setup
+timed setup_hub
+write_hub_settings
+timed fix_permissions
+say "Done in $((SECONDS - start)) s. Start the hub with: sudo $PREFIX/bin/notebook-kit-hub"
+say "Settings: $PREFIX/hub/classroom.json; the teacher signs in as '$(sed -n 's/.*"teacher": "\(.*\)".*/\1/p' "$PREFIX/hub/classroom.json")' with the password in $PREFIX/hub/teacher-password"
+if [ -n "$START" ]; then
+    exec "$PREFIX/bin/notebook-kit-hub"
+fi

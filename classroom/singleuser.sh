@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A student's server, started by the class hub under the student's own account: hands out the
+# lesson notebooks the student does not have yet (their own copies are never touched), then
+# runs JupyterLab. Deleting a notebook and restarting the server brings back a fresh copy.
+set -euo pipefail
+prefix=${NOTEBOOK_KIT_PREFIX:?started by the class hub, which sets NOTEBOOK_KIT_PREFIX}
+umask 077
+lesson=$HOME/rust-lesson
+mkdir -p "$lesson/notebooks"
+# The notebooks' `:dep notebook-kit = { path = "../crates/notebook-kit" }` must reach the shared
+# crate (evcxr resolves the link), so that kernels start from the prebuilt folder.
+if [ ! -e "$lesson/crates" ] || [ -L "$lesson/crates" ]; then
+    ln -sfn "$prefix/src/crates" "$lesson/crates"
+fi
+for nb in "$prefix/src/notebooks"/*.ipynb; do
+    [ -e "$lesson/notebooks/${nb##*/}" ] || cp "$nb" "$lesson/notebooks/"
+done
+kernel="$prefix/kit/bin/rust-tch-kernel"
+"$kernel" --sweep || true
+# The hub stops a server with SIGINT, on which jupyter_server exits without shutting its kernels
+# down; on SIGTERM it does. So the server runs as a child that gets SIGTERM for either, and
+# whatever kernel survives is stopped after it.
+set +e
+"$prefix/kit/venv/bin/jupyterhub-singleuser" "$@" &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null' INT TERM
+while :; do
+    wait "$server"
+    status=$?
+    kill -0 "$server" 2>/dev/null || break
+done
+"$kernel" --stop
+exit "$status"

@@ -1,0 +1,772 @@
+#!/usr/bin/env python3
+"""End-to-end test of the class hub: three students at once, through the hub, on real accounts.
+
+    PREFIX/kit/venv/bin/python classroom/test_e2e.py --prefix PREFIX [--json RESULTS]
+
+Runs as root against an install made by classroom/setup.sh (run-tests.sh's "classroom" suite
+does both). It starts the installed hub on free 127.0.0.1 ports with a state folder of its
+own; the students sign up, the teacher approves them, each logs in and asks the REST API for a
+token; their servers start at the same moment and each student's own kernel runs the lesson's
+opening cells (`:dep`, `cifar10::load_data()?`, `plot_sample` -> image/png) and a short `fit`.
+Then isolation: kernels run as the student, students cannot read each other's notebooks or
+kernel folders nor write into the install, the shared prebuilt folder is unchanged; a
+student's edited notebook survives a server restart. Whatever happens (a failed step, Ctrl+C,
+SIGTERM), the hub, the servers, the accounts and the ports are gone at the end, and anything
+left behind fails the test. Prints the measured times, kernel memory and private disk.
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import pathlib
+import pwd
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import nbformat
+import requests
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import websocket_connect
+
+TEACHER = "nkteacher"
+STUDENTS = ["nkstudent1", "nkstudent2", "nkstudent3"]
+GROUP = "nke2e-students"
+# Accounts carry this comment; a leftover account is only removed when it has it.
+COMMENT = "notebook-kit e2e test account (safe to delete)"
+PASSWORD = "e2e-Rust-lesson-7421"
+LESSON = "rust-lesson/notebooks/01-gpu-benchmarking-cifar10.ipynb"
+HUB_START_S = 60
+SERVER_START_S = 150
+CELL_TIMEOUT_S = 300
+STOP_S = 60
+# Private disk allowed per kernel (the rest must come from the shared prebuilt folder).
+PRIVATE_LIMIT_MB = 50
+
+FIT_CELL = """let x_fit = scale(&x_train.i(..2000))?;
+let y_fit = to_categorical(&y_train.i(..2000), 10)?;
+let mut model = Sequential::new()
+    .add(Flatten::new([32, 32, 3]))
+    .add(Dense::new(3000, Relu))
+    .add(Dense::new(1000, Relu))
+    .add(Dense::new(10, Sigmoid))
+    .build(Device::Cpu)?;
+model.compile(Sgd::default(), CategoricalCrossentropy, Accuracy)?;
+let history = model.fit(&x_fit, &y_fit, Fit::epochs(1))?;
+println!("e2e fit: loss {:.4} accuracy {:.4} threads {}", history.loss[0], history.accuracy[0], tch::get_num_threads());
+"""
+
+ISOLATION_CELL = """fn e2e_try<T>(r: std::io::Result<T>) -> String {
+    match r { Ok(_) => "ALLOWED".to_string(), Err(e) => format!("{:?}", e.kind()) }
+}
+let e2e_uid = std::fs::read_to_string("/proc/self/status").unwrap().lines()
+    .find(|l| l.starts_with("Uid:")).unwrap().split_whitespace().nth(1).unwrap().to_string();
+println!("e2e isolation: uid {} other-home {} shared-write {}", e2e_uid,
+    e2e_try(std::fs::read_dir(OTHER_HOME)), e2e_try(std::fs::write(SHARED_PROBE, b"x")));
+"""
+
+
+class Failure(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[e2e {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_ports(n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def account(name):
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def pids_of(uid):
+    out = subprocess.run(["pgrep", "-u", str(uid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def kill_pids(pids, grace_s=10):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+            time.sleep(0.2)
+
+
+def remove_test_account(name):
+    """Removes a test account and its processes; refuses accounts this test did not create."""
+    entry = account(name)
+    if entry is None:
+        return
+    if entry.pw_gecos != COMMENT:
+        raise Failure(f"Unix account {name} exists and was not made by this test (comment {entry.pw_gecos!r}); "
+                      "refusing to touch it")
+    kill_pids(pids_of(entry.pw_uid))
+    subprocess.run(["userdel", "-r", name], capture_output=True)
+    if account(name) is not None:
+        raise Failure(f"userdel -r {name} failed")
+
+
+def as_user(name, *cmd):
+    return subprocess.run(["runuser", "-u", name, "--", *cmd], capture_output=True, text=True, timeout=120)
+
+
+def manifest(folder):
+    """What a write-through into the shared folder would change: sizes, times, modes."""
+    entries = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            entries[p] = (st.st_size, st.st_mtime_ns, st.st_mode, st.st_ino)
+    return entries
+
+
+def tree_rss_mb(pid):
+    """Resident memory of a process and all its descendants."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                fields = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(d))
+            except OSError:
+                pass
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def user_cpu_s(uid):
+    """CPU seconds used so far by a user's processes, including finished children they reaped
+    (cargo and rustc runs of the kernel)."""
+    total = 0
+    for pid in pids_of(uid):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def disk_mb(folder):
+    """Blocks used by the folder itself: symlinks into the shared folder count as what they take."""
+    out = subprocess.run(["du", "-s", "-B1", "-P", folder], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[0]) / 2**20
+
+
+class Hub:
+    def __init__(self, prefix, state, ports):
+        self.prefix, self.state = prefix, state
+        self.port, self.hub_port, self.proxy_api_port = ports
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.log_path = state / "hub.log"
+
+    def write_settings(self):
+        (self.state / "classroom.json").write_text(json.dumps({
+            "prefix": str(self.prefix), "teacher": TEACHER, "students": len(STUDENTS), "threads": 0,
+            "ip": "127.0.0.1", "port": self.port, "hub_port": self.hub_port,
+            "proxy_api_port": self.proxy_api_port, "idle_timeout": 3600,
+            "group": GROUP, "account_comment": COMMENT,
+        }))
+        (self.state / "teacher-password").write_text(PASSWORD + "\n")
+        os.chmod(self.state / "teacher-password", 0o600)
+
+    def start(self):
+        env = {"PATH": f"{self.prefix}/kit/venv/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+               "NOTEBOOK_KIT_HUB_STATE": str(self.state)}
+        self.proc = subprocess.Popen(
+            [f"{self.prefix}/kit/venv/bin/jupyterhub", "-f", f"{self.prefix}/src/classroom/jupyterhub_config.py"],
+            cwd=self.state, env=env, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + HUB_START_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure(f"the hub exited with status {self.proc.returncode} while starting:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.url}/hub/api/", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise Failure(f"the hub did not answer on {self.url} within {HUB_START_S} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines=40):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no hub log)"
+
+    def stop(self):
+        """SIGTERM lets the hub stop every server and the proxy; SIGKILL only if it hangs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(STOP_S)
+        except subprocess.TimeoutExpired:
+            log(f"the hub did not stop within {STOP_S} s: killing its process group")
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+def browser_session():
+    """A requests session: it keeps the hub's cookies (login, XSRF) as a browser does."""
+    s = requests.Session()
+    s.headers["User-Agent"] = "notebook-kit-e2e"
+    return s
+
+
+def form_xsrf(session, url):
+    r = session.get(url, timeout=30)
+    r.raise_for_status()
+    m = re.search(r'name="_xsrf" value="([^"]+)"', r.text)
+    if not m:
+        raise Failure(f"no _xsrf field in {url}")
+    return m.group(1)
+
+
+def signup(hub, name):
+    s = browser_session()
+    xsrf = form_xsrf(s, f"{hub.url}/hub/signup")
+    r = s.post(f"{hub.url}/hub/signup", data={"_xsrf": xsrf, "username": name, "signup_password": PASSWORD,
+                                               "signup_password_confirmation": PASSWORD}, timeout=30)
+    if r.status_code != 200 or "has been sent to the admin" not in r.text:
+        raise Failure(f"sign-up of {name} failed: HTTP {r.status_code}: {re.sub(r'<[^>]+>', ' ', r.text)[-400:]}")
+
+
+def login(hub, name):
+    """Logs in through the form; returns the session, or None when the hub refused."""
+    s = browser_session()
+    xsrf = form_xsrf(s, f"{hub.url}/hub/login")
+    r = s.post(f"{hub.url}/hub/login", data={"_xsrf": xsrf, "username": name, "password": PASSWORD},
+               allow_redirects=False, timeout=30)
+    if r.status_code == 302 and any(c.name.startswith("jupyterhub-hub-login") for c in s.cookies):
+        return s
+    return None
+
+
+def api_token(hub, session, name):
+    """The REST API's token for a logged-in user (cookie + XSRF header, as JupyterLab does)."""
+    xsrf = session.cookies.get("_xsrf", path="/hub/") or session.cookies.get("_xsrf")
+    r = session.post(f"{hub.url}/hub/api/users/{name}/tokens", json={"note": "e2e", "expires_in": 3600},
+                     headers={"X-XSRFToken": xsrf}, timeout=30)
+    if r.status_code != 201:
+        raise Failure(f"token request for {name}: HTTP {r.status_code} {r.text[:300]}")
+    return r.json()["token"]
+
+
+class Student:
+    def __init__(self, hub, name, token):
+        self.hub, self.name, self.token = hub, name, token
+        self.home = None  # the account is made when the server first starts
+        self.times = {}
+        self.outputs = {}
+        self.kernel_pid = None
+        self.kernel_dir = None
+
+    async def api(self, method, path, body=None, ok=(200, 201, 202, 204)):
+        req = HTTPRequest(f"{self.hub.url}{path}", method=method, headers={"Authorization": f"token {self.token}"},
+                          body=None if body is None else json.dumps(body), allow_nonstandard_methods=True,
+                          request_timeout=60)
+        resp = await AsyncHTTPClient().fetch(req, raise_error=False)
+        if resp.code not in ok:
+            raise Failure(f"{self.name}: {method} {path}: HTTP {resp.code} {(resp.body or b'')[:300]!r}")
+        return json.loads(resp.body) if resp.body else None
+
+    async def start_server(self):
+        await self.api("POST", f"/hub/api/users/{self.name}/server")
+        deadline = time.monotonic() + SERVER_START_S
+        while time.monotonic() < deadline:
+            model = await self.api("GET", f"/hub/api/users/{self.name}")
+            server = (model.get("servers") or {}).get("")
+            if server and server.get("ready"):
+                return
+            await asyncio.sleep(0.5)
+        raise Failure(f"{self.name}: server not ready within {SERVER_START_S} s:\n{self.hub.log_tail()}")
+
+    async def stop_server(self):
+        await self.api("DELETE", f"/hub/api/users/{self.name}/server")
+        deadline = time.monotonic() + STOP_S
+        while time.monotonic() < deadline:
+            model = await self.api("GET", f"/hub/api/users/{self.name}")
+            if not model.get("servers"):
+                return
+            await asyncio.sleep(0.5)
+        raise Failure(f"{self.name}: server did not stop within {STOP_S} s")
+
+    async def open_kernel(self):
+        session = await self.api("POST", f"/user/{self.name}/api/sessions", {
+            "path": LESSON, "type": "notebook", "name": "", "kernel": {"name": "rust-tch"}})
+        self.kernel_id = session["kernel"]["id"]
+        self.session_id = uuid.uuid4().hex
+        url = (f"ws://127.0.0.1:{self.hub.port}/user/{self.name}/api/kernels/{self.kernel_id}/channels"
+               f"?session_id={self.session_id}")
+        self.ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}),
+                                          max_message_size=256 * 2**20)
+
+    async def execute(self, label, code, timeout=CELL_TIMEOUT_S):
+        msg_id = uuid.uuid4().hex
+        await self.ws.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "username": self.name, "session": self.session_id,
+                       "msg_type": "execute_request", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True}}))
+        outputs, reply, idle_at = [], None, None
+        deadline = time.monotonic() + timeout
+        while True:
+            if reply is not None and idle_at is not None:
+                # evcxr's stderr can arrive just after the idle status: keep listening briefly.
+                remaining = idle_at + 0.5 - time.monotonic()
+                if remaining <= 0:
+                    break
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise Failure(f"{self.name}: cell '{label}' did not finish within {timeout} s")
+            try:
+                raw = await asyncio.wait_for(self.ws.read_message(), remaining)
+            except asyncio.TimeoutError:
+                continue
+            if raw is None:
+                raise Failure(f"{self.name}: the kernel's websocket closed during cell '{label}'")
+            msg = json.loads(raw)
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                outputs.append(nbformat.v4.new_output("stream", name=content["name"], text=content["text"]))
+            elif kind in ("display_data", "execute_result"):
+                if "image/png" in content.get("data", {}) and f"{label}:png" not in self.times:
+                    self.times[f"{label}:png"] = time.monotonic()
+                outputs.append(nbformat.v4.new_output("display_data", data=content.get("data", {})))
+            elif kind == "error":
+                outputs.append(nbformat.v4.new_output(
+                    "error", ename=content["ename"], evalue=content["evalue"], traceback=content["traceback"]))
+            elif kind == "status" and content["execution_state"] == "idle":
+                idle_at = time.monotonic()
+            elif kind == "execute_reply":
+                reply = content
+        self.times[label] = time.monotonic()
+        cell = nbformat.v4.new_code_cell(code, outputs=outputs)
+        problems = notebook_runner.cell_problems(cell)
+        if reply.get("status") != "ok":
+            problems.append(f"execute_reply status {reply.get('status')}: {reply.get('evalue', '')}")
+        if problems:
+            raise Failure(f"{self.name}: cell '{label}' failed: " + "; ".join(problems))
+        self.outputs[label] = "".join(notebook_runner.output_text(o) for o in outputs)
+        return outputs
+
+    def find_kernel(self):
+        kernels = self.home / ".cache" / "notebook-kit" / "kernels"
+        live = [d for d in kernels.iterdir() if d.name.isdigit() and os.path.exists(f"/proc/{d.name}")]
+        if len(live) != 1:
+            raise Failure(f"{self.name}: expected one running kernel folder in {kernels}, found {live}")
+        self.kernel_dir, self.kernel_pid = live[0], int(live[0].name)
+
+
+def lesson_cells(student):
+    """The opening cells from the student's own copy of the lesson."""
+    nb = nbformat.read(student.home / LESSON, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+
+    def find(pattern):
+        for src in code:
+            if re.search(pattern, src):
+                return src
+        raise Failure(f"the lesson has no cell matching {pattern!r}: update classroom/test_e2e.py")
+
+    return [("dep", find(r"^:dep notebook-kit")), ("load", find(r"cifar10::load_data\(\)\?")),
+            ("plot", find(r"^plot_sample\(&x_train, 0\)\?"))]
+
+
+async def student_lesson(student, other_name, shared_probe):
+    await student.start_server()
+    student.times["ready"] = time.monotonic()
+    student.home = pathlib.Path(pwd.getpwnam(student.name).pw_dir)
+    await student.open_kernel()
+    for label, code in lesson_cells(student):
+        outputs = await student.execute(label, code)
+        if label == "plot" and not any("image/png" in o.get("data", {}) for o in outputs):
+            raise Failure(f"{student.name}: plot_sample returned no image/png")
+    student.times["image"] = student.times["plot:png"]
+    student.cpu_to_image = user_cpu_s(pwd.getpwnam(student.name).pw_uid)
+    await student.execute("fit", FIT_CELL)
+    other = account(other_name)
+    if other is None:
+        raise Failure(f"{other_name}'s account does not exist although their server started")
+    cell = ISOLATION_CELL.replace("OTHER_HOME", json.dumps(other.pw_dir)).replace(
+        "SHARED_PROBE", json.dumps(str(shared_probe)))
+    await student.execute("isolation", cell)
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+async def run(hub, prefix, results, shot_path=None):
+    template = prefix / "kit" / "template"
+    before = manifest(template)
+
+    log("students sign up; the teacher approves them")
+    for name in STUDENTS:
+        signup(hub, name)
+    check(login(hub, STUDENTS[0]) is None, "a student could log in before the teacher approved them")
+    teacher = login(hub, TEACHER)
+    check(teacher is not None, f"the teacher could not log in:\n{hub.log_tail()}")
+    for name in STUDENTS:
+        r = teacher.get(f"{hub.url}/hub/authorize/{name}", timeout=30)
+        check(r.status_code == 200, f"approving {name}: HTTP {r.status_code}")
+    teacher_token = api_token(hub, teacher, TEACHER)
+    r = requests.get(f"{hub.url}/hub/api/user", headers={"Authorization": f"token {teacher_token}"}, timeout=30)
+    check(r.status_code == 200 and r.json().get("admin") is True,
+          f"the teacher is not the hub's admin: HTTP {r.status_code} {r.text[:200]}")
+
+    log("students log in and get API tokens")
+    students = []
+    for name in STUDENTS:
+        s = login(hub, name)
+        check(s is not None, f"{name} could not log in after approval")
+        students.append(Student(hub, name, api_token(hub, s, name)))
+    r = requests.post(f"{hub.url}/hub/api/users/{STUDENTS[0]}/server",
+                      headers={"Authorization": f"token {students[1].token}"}, timeout=30)
+    check(r.status_code in (403, 404), f"{STUDENTS[1]} could start {STUDENTS[0]}'s server: HTTP {r.status_code}")
+
+    log(f"{len(students)} servers start at once; each runs the lesson's opening cells and a short fit")
+    t0 = time.monotonic()
+    tasks = [student_lesson(st, STUDENTS[1] if i == 0 else STUDENTS[0], template / "e2e-probe")
+             for i, st in enumerate(students)]
+    load_before = open("/proc/loadavg").read().split()[:3]
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    if errors:
+        raise Failure("; ".join(str(e) for e in errors))
+
+    log("measuring kernels and checking isolation")
+    for st in students:
+        st.find_kernel()
+        uid = pwd.getpwnam(st.name).pw_uid
+        m = re.search(r"e2e isolation: uid (\d+) other-home (\S+) shared-write (\S+)", st.outputs["isolation"])
+        check(m, f"{st.name}: isolation cell printed {st.outputs['isolation']!r}")
+        check(int(m.group(1)) == uid, f"{st.name}: the kernel runs as uid {m.group(1)}, not the student's {uid}")
+        check(m.group(2) == "PermissionDenied", f"{st.name}'s kernel reading another home: {m.group(2)}")
+        check(m.group(3) == "PermissionDenied", f"{st.name}'s kernel writing into the install: {m.group(3)}")
+        fm = re.search(r"e2e fit: loss ([0-9.]+) accuracy ([0-9.]+) threads (\d+)", st.outputs["fit"])
+        check(fm, f"{st.name}: fit printed {st.outputs['fit'][-300:]!r}")
+        want_threads = max(1, len(os.sched_getaffinity(0)) // len(STUDENTS))
+        check(int(fm.group(3)) == want_threads,
+              f"{st.name}: libtorch uses {fm.group(3)} threads, the hub's setting is {want_threads}")
+        deps = st.kernel_dir / "target" / "x86_64-unknown-linux-gnu" / "debug" / "deps"
+        shared = [p for p in deps.glob("lib*.rlib") if p.is_symlink()]
+        rebuilt = [p.name for p in deps.glob("lib*.rlib") if not p.is_symlink()]
+        check(shared and not rebuilt, f"{st.name}: dependencies were rebuilt in the kernel's folder: {rebuilt[:5]}")
+        st.private_mb = disk_mb(st.kernel_dir)
+        check(st.private_mb <= PRIVATE_LIMIT_MB,
+              f"{st.name}: the kernel's private folder takes {st.private_mb:.1f} MB (limit {PRIVATE_LIMIT_MB})")
+        st.rss_mb = tree_rss_mb(st.kernel_pid)
+
+    s1, s2 = students[0], students[1]
+    nb1 = s1.home / LESSON
+    r = as_user(s2.name, "cat", str(nb1))
+    check(r.returncode != 0, f"{s2.name} can read {s1.name}'s notebook {nb1}")
+    r = as_user(s2.name, "ls", str(s1.kernel_dir))
+    check(r.returncode != 0, f"{s2.name} can list {s1.name}'s kernel folder")
+    for st in students:
+        r = as_user(st.name, "find", str(prefix), "-path", str(prefix / "hub"), "-prune", "-o",
+                    "-writable", "-print", "-quit")
+        check(r.returncode == 0 and not r.stdout.strip(),
+              f"{st.name} can write into the install: {r.stdout.strip() or r.stderr.strip()[:300]}")
+        r = as_user(st.name, "sh", "-c", f"echo x >> {shlex.quote(next(shared_files(template)))}")
+        check(r.returncode != 0, f"{st.name} could append to a file of the shared prebuilt folder")
+    after = manifest(template)
+    changed = [p for p in set(before) | set(after) if before.get(p) != after.get(p)]
+    check(not changed, f"the shared prebuilt folder changed while students worked: {sorted(changed)[:5]}")
+
+    if shot_path:
+        log(f"{students[2].name} opens the lesson in headless Chromium through the hub's login page")
+        await screenshot(hub, students[2].name, shot_path)
+
+    log(f"{s1.name} edits the lesson and deletes the exercise; their server restarts")
+    await s1.stop_server()
+    leftover = [d.name for d in (s1.home / ".cache/notebook-kit/kernels").iterdir()]
+    check(not leftover, f"{s1.name}'s kernel folders were not cleaned up after the server stopped: {leftover}")
+    exercise = s1.home / "rust-lesson/notebooks/02-exercise-fashion-mnist.ipynb"
+    r = as_user(s1.name, str(prefix / "kit/venv/bin/python"), "-c",
+                "import sys, nbformat; p = sys.argv[1]; nb = nbformat.read(p, 4); "
+                "nb.cells.append(nbformat.v4.new_markdown_cell('E2E-STUDENT-EDIT')); nbformat.write(nb, p)",
+                str(nb1))
+    check(r.returncode == 0, f"{s1.name} could not edit their notebook: {r.stderr[-300:]}")
+    check(as_user(s1.name, "rm", str(exercise)).returncode == 0, f"{s1.name} could not delete {exercise}")
+    await s1.start_server()
+    check("E2E-STUDENT-EDIT" in nb1.read_text(), f"{s1.name}'s edited notebook was overwritten on restart")
+    check(exercise.exists() and exercise.read_bytes() == (prefix / "src/notebooks" / exercise.name).read_bytes(),
+          f"the deleted {exercise.name} was not handed out again")
+    await s1.stop_server()
+
+    log(f"the teacher resets {s1.name}'s lesson with handout.sh")
+    r = subprocess.run([str(prefix / "src/classroom/handout.sh"), "--prefix", str(prefix), "--reset", nb1.name,
+                        s1.name], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"handout.sh --reset failed: {r.stdout[-300:]} {r.stderr[-300:]}")
+    kept = list(nb1.parent.glob(nb1.stem + "-before-reset-*.ipynb"))
+    check(nb1.read_bytes() == (prefix / "src/notebooks" / nb1.name).read_bytes(),
+          f"after the reset {nb1} is not the original")
+    check(len(kept) == 1 and "E2E-STUDENT-EDIT" in kept[0].read_text(),
+          f"the reset did not keep {s1.name}'s own version: {kept}")
+
+    for st in students:
+        results["students"].append({
+            "name": st.name,
+            "server_ready_s": round(st.times["ready"] - t0, 1),
+            "first_cell_done_s": round(st.times["dep"] - t0, 1),
+            "image_s": round(st.times["image"] - t0, 1),
+            "fit_cell_s": round(st.times["fit"] - st.times["plot"], 1),
+            "cpu_s_to_image": round(st.cpu_to_image, 1),
+            "kernel_rss_mb": round(st.rss_mb),
+            "private_disk_mb": round(st.private_mb, 1),
+        })
+    results["load_before"] = load_before
+    results["load_after"] = open("/proc/loadavg").read().split()[:3]
+
+
+async def screenshot(hub, name, path):
+    """Logs `name` in through the hub's form in headless Chromium (DevTools protocol) and saves
+    what JupyterLab shows: the lesson, opened through the hub like a student's browser would."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        raise Failure("--screenshot needs chromium (apt-get install chromium)")
+    profile = tempfile.mkdtemp(prefix="nk-e2e-chromium-")
+    proc = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--remote-debugging-port=0", "--window-size=1400,1000", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        port = None
+        while port is None and time.monotonic() < deadline:
+            line = await asyncio.get_running_loop().run_in_executor(None, proc.stderr.readline)
+            m = re.search(r"DevTools listening on ws://127.0.0.1:(\d+)/", line)
+            if m:
+                port = int(m.group(1))
+            elif not line and proc.poll() is not None:
+                raise Failure(f"chromium exited with status {proc.returncode}")
+        if port is None:
+            raise Failure("chromium did not open its DevTools port")
+        targets = requests.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
+        page = next(t for t in targets if t["type"] == "page")
+        ws = await websocket_connect(page["webSocketDebuggerUrl"], max_message_size=64 * 2**20)
+        ids = iter(range(1, 10**6))
+
+        async def cdp(method, **params):
+            call = next(ids)
+            await ws.write_message(json.dumps({"id": call, "method": method, "params": params}))
+            while True:
+                msg = json.loads(await asyncio.wait_for(ws.read_message(), 60))
+                if msg.get("id") == call:
+                    if "error" in msg:
+                        raise Failure(f"chromium {method}: {msg['error']}")
+                    return msg["result"]
+
+        async def until(js, what, timeout=90):
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                r = await cdp("Runtime.evaluate", expression=js, returnByValue=True)
+                if r.get("result", {}).get("value"):
+                    return
+                await asyncio.sleep(0.5)
+            raise Failure(f"the browser did not get to {what} within {timeout} s")
+
+        await cdp("Page.enable")
+        await cdp("Page.navigate", url=f"{hub.url}/hub/login")
+        await until("!!document.querySelector('#username_input')", "the hub's login form")
+        await cdp("Runtime.evaluate", expression=(
+            f"document.querySelector('#username_input').value = {json.dumps(name)};"
+            f"document.querySelector('#password_input').value = {json.dumps(PASSWORD)};"
+            "document.querySelector('#username_input').form.submit();"))
+        await until(f"location.pathname.startsWith('/user/{name}/lab')", "JupyterLab")
+        await until("document.querySelectorAll('.jp-Notebook .jp-Cell').length > 10", "the lesson's cells")
+        await until("[...document.querySelectorAll('.jp-Notebook img')].some(i => i.complete && i.naturalWidth)",
+                    "a rendered image")
+        # The first figure (plot_sample) in view, as a student scrolling to it sees it.
+        await cdp("Runtime.evaluate", expression=(
+            "document.querySelector('.jp-Notebook img').scrollIntoView({block: 'center'})"))
+        await asyncio.sleep(2)
+        shot = await cdp("Page.captureScreenshot", format="png")
+        pathlib.Path(path).write_bytes(base64.b64decode(shot["data"]))
+        ws.close()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def shared_files(template):
+    for dirpath, _, filenames in os.walk(template):
+        for f in filenames:
+            if f.endswith(".rlib"):
+                yield os.path.join(dirpath, f)
+
+
+def cleanup(hub, state, names):
+    """Stops and removes everything; returns what could not be removed."""
+    problems = []
+    if hub is not None:
+        try:
+            hub.stop()
+        except Exception as e:  # keep cleaning up
+            problems.append(f"stopping the hub: {e}")
+        proxy_pid = state / "proxy.pid"
+        if proxy_pid.exists():
+            try:
+                pid = int(proxy_pid.read_text().strip())
+                if "configurable-http-proxy" in open(f"/proc/{pid}/cmdline").read():
+                    problems.append(f"the proxy (pid {pid}) outlived the hub")
+                    kill_pids([pid])
+            except (OSError, ValueError):
+                pass
+    for name in names:
+        entry = account(name)
+        if entry is None:
+            continue
+        left = pids_of(entry.pw_uid)
+        if left:
+            problems.append(f"{len(left)} process(es) of {name} outlived the hub: {left}")
+        try:
+            remove_test_account(name)
+        except Failure as e:
+            problems.append(str(e))
+    subprocess.run(["groupdel", GROUP], capture_output=True)
+    if hub is not None:
+        for port in (hub.port, hub.hub_port, hub.proxy_api_port):
+            if port_open(port):
+                problems.append(f"port {port} is still open")
+    shutil.rmtree(state, ignore_errors=True)
+    return problems
+
+
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prefix", default=os.environ.get("NOTEBOOK_KIT_CLASSROOM_PREFIX", "/opt/notebook-kit"))
+    parser.add_argument("--json", help="write the measured numbers here")
+    parser.add_argument("--keep-log", help="copy the hub's log here at the end")
+    parser.add_argument("--screenshot", help="also log a student in with headless Chromium and save the page here")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("classroom e2e test: needs root (it creates Unix accounts and runs the hub); CI runs as root",
+              file=sys.stderr)
+        return 1
+    prefix = pathlib.Path(args.prefix).resolve()
+    for need in ("kit/venv/bin/jupyterhub", "kit/template/.notebook-kit-stamp", "src/classroom/jupyterhub_config.py"):
+        if not (prefix / need).exists():
+            print(f"classroom e2e test: {prefix / need} is missing: run classroom/setup.sh --prefix {prefix}",
+                  file=sys.stderr)
+            return 1
+
+    # SIGTERM (a CI timeout, kill) takes the same way out as Ctrl+C: through the cleanup.
+    signal.signal(signal.SIGTERM, interrupted)
+    names = [TEACHER] + STUDENTS
+    for name in names:
+        remove_test_account(name)  # leftovers of an earlier run that was killed
+    subprocess.run(["groupdel", GROUP], capture_output=True)
+    state = pathlib.Path(tempfile.mkdtemp(prefix="nk-e2e-hub-"))
+    os.chmod(state, 0o700)
+    hub = Hub(prefix, state, free_ports(3))
+    results = {"students": [], "ports": [hub.port, hub.hub_port, hub.proxy_api_port]}
+    failure = None
+    started = time.monotonic()
+    try:
+        hub.write_settings()
+        log(f"starting the hub on {hub.url} (hub API :{hub.hub_port}, proxy API :{hub.proxy_api_port})")
+        hub.start()
+        asyncio.run(run(hub, prefix, results, args.screenshot))
+    except Failure as e:
+        failure = str(e)
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    except Exception as e:  # an unexpected error is a failure with its reason, not a traceback only
+        import traceback
+        traceback.print_exc()
+        failure = f"{type(e).__name__}: {e}"
+    finally:
+        if args.keep_log and hub.log_path.exists():
+            shutil.copy(hub.log_path, args.keep_log)
+        if failure:
+            print(f"--- hub log (last lines) ---\n{hub.log_tail(60)}\n---", flush=True)
+        log("stopping the hub, removing accounts")
+        leftovers = cleanup(hub, state, names)
+    if leftovers:
+        failure = (failure + "; " if failure else "") + "left behind: " + "; ".join(leftovers)
+    results["seconds"] = round(time.monotonic() - started)
+    if results["students"]:
+        print(f"{'student':<12} {'ready':>7} {':dep done':>9} {'image':>7} {'CPU to image':>12} {'fit cell':>8} "
+              f"{'RSS':>8} {'private':>9}")
+        for r in results["students"]:
+            print(f"{r['name']:<12} {r['server_ready_s']:>6.1f}s {r['first_cell_done_s']:>8.1f}s {r['image_s']:>6.1f}s "
+                  f"{r['cpu_s_to_image']:>11.1f}s {r['fit_cell_s']:>7.1f}s {r['kernel_rss_mb']:>5} MB "
+                  f"{r['private_disk_mb']:>6.1f} MB")
+        print(f"(seconds from 'start server'; load average before {results['load_before']}, after {results['load_after']})")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    if failure:
+        print(f"FAIL classroom e2e: {failure}")
+        return 1
+    print(f"PASS classroom e2e ({results['seconds']} s)")
+    return 0
+
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tools"))
+import notebook_runner  # noqa: E402  (the notebook runner's failure checks)
+
+if __name__ == "__main__":
+    sys.exit(main())
