@@ -20,7 +20,7 @@ for _ in $(seq 60); do curl -s "http://127.0.0.1:$PORT/api" >/dev/null && break;
 profile=$(mktemp -d)
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$profile" --window-size=1400,4000 --virtual-time-budget=45000 \
+    --user-data-dir="$profile" --window-size=${WINDOW:-1400,4000} --virtual-time-budget=45000 \
     --screenshot="$OUT" "http://127.0.0.1:$PORT/lab/tree/$NB" 2>/dev/null
 rm -rf "$profile"
 echo "screenshot: $OUT"
