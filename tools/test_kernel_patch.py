@@ -338,6 +338,59 @@ loop { n = std::hint::black_box(n.wrapping_add(1)); }
     expect(cell.stream("stdout") == "alive\n", f"the kernel did not run a cell after the interrupt: {show(cell.text())}")
 
 
+def check_fit_interrupt(kernel, numbers):
+    """Stop 5 s into notebook-kit's fit: the cell ends with the kit's message, the model and the
+    data survive, and the model still evaluates (the kit's SIGINT handler, with the patch)."""
+    crate = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "crates", "notebook-kit")
+    cell = kernel.run(f':dep notebook-kit = {{ path = "{crate}" }}\nuse notebook_kit::prelude::*;')
+    expect(cell.status == "ok" and "rror" not in cell.stream("stderr"), f":dep failed: {show(cell.text())}")
+    cell = kernel.run(
+        "let x_train = Tensor::rand([4096, 8, 8, 3], (Kind::Float, Device::Cpu));\n"
+        "let y_train = x_train.reshape([4096, 192]).narrow(1, 0, 10).argmax(-1, false);\n"
+        "let mut model = Sequential::new().add(Flatten::new([8, 8, 3])).add(Dense::new(256, Relu))"
+        ".add(Dense::new(10, Softmax)).build(Device::Cpu)?;\n"
+        "model.compile(Adam::default(), SparseCategoricalCrossentropy, Accuracy)?;"
+    )
+    expect(cell.status == "ok" and not cell.stream("stderr").strip(), f"setting up the model failed: {show(cell.text())}")
+    msg_id = kernel.start("model.fit(&x_train, &y_train, Fit::epochs(100_000))?;")
+    started = time.monotonic()
+    seen = []
+
+    def five_seconds_in(kind, content):
+        if kind == "stream":
+            seen.append(content["text"])
+        return "Epoch 1/" in "".join(seen) and time.monotonic() - started >= 5
+
+    before, reply, _ = kernel.collect(msg_id, on_message=five_seconds_in)
+    expect(reply is None, f"fit ended by itself: {show(Cell(before, reply).text())}")
+    while time.monotonic() - started < 5:
+        time.sleep(0.05)
+    sent = time.monotonic()
+    kernel.km.interrupt_kernel()
+    after, reply, reply_at = kernel.collect(msg_id, timeout=60)
+    seconds = reply_at - sent
+    # The error of a `?` leaves on stderr, which has no end marker: it may come just after
+    # the cell's idle status.
+    late_until = time.monotonic() + 2
+    while time.monotonic() < late_until:
+        try:
+            msg = kernel.kc.get_iopub_msg(timeout=0.1)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") == msg_id:
+            after.append((time.monotonic(), msg["msg_type"], msg["content"]))
+    cell = Cell(before + after, reply)
+    numbers["interrupt -> cell end, notebook-kit fit"] = f"{seconds:.2f} s"
+    text = cell.text()
+    expect("interrupted at epoch" in text and "keeps the weights" in text, f"no interruption message from fit: status {cell.status!r}, stderr {show(cell.stream('stderr'))}, end of output {show(text[-300:])}")
+    expect("SIGKILL" not in text and "Subprocess terminated" not in text, f"the cell's process died: {show(text[-400:])}")
+    expect(seconds < 5, f"the cell ended {seconds:.2f} s after the interrupt request")
+    cell = kernel.run("(x_train.size(), model.history().epochs() > 0)")
+    expect("[4096, 8, 8, 3]" in cell.text() and "true" in cell.text(), f"x_train or the model's history is gone: {show(cell.text())}")
+    cell = kernel.run("let (loss, accuracy) = model.evaluate(&x_train, &y_train)?;\nprintln!(\"evaluated {loss:.3} {accuracy:.3}\");")
+    expect("evaluated" in cell.stream("stdout"), f"the model did not evaluate after the interrupt: {show(cell.text())}")
+
+
 CHECKS = {
     "contract": check_contract,
     "partial": check_partial_output,
@@ -346,6 +399,7 @@ CHECKS = {
     "handler": check_handler_keeps_process,
     "grace": check_kill_after_grace,
     "plain": check_plain_loop,
+    "fit": check_fit_interrupt,
 }
 
 
