@@ -2,6 +2,8 @@
 //! `-Wl,--no-as-needed` flags, so `libtorch_cuda.so` is not among its loaded libraries.
 //! The test in `tests/` dlopens it from a host that does not link libtorch at all, which is
 //! evcxr's situation, and checks that `notebook_kit::device` still finds the CUDA backend.
+//! Two copies of it loaded side by side stand for two notebook cells, each with its own
+//! statics, for the settings that must outlive a cell.
 
 use std::ffi::c_char;
 
@@ -41,4 +43,19 @@ pub unsafe extern "C" fn notebook_kit_cuda_report(buf: *mut c_char, len: usize) 
         *buf.add(n) = 0;
     }
     n
+}
+
+/// Sets notebook-kit's epoch cap from inside this copy of the library (0 removes it).
+#[no_mangle]
+pub extern "C" fn notebook_kit_set_max_epochs(limit: usize) -> bool {
+    notebook_kit::model::set_max_epochs((limit > 0).then_some(limit)).is_ok()
+}
+
+/// The epoch cap as this copy of the library sees it (0: none).
+#[no_mangle]
+pub extern "C" fn notebook_kit_max_epochs() -> usize {
+    notebook_kit::model::max_epochs()
+        .ok()
+        .flatten()
+        .unwrap_or(0)
 }

@@ -40,10 +40,13 @@ fn the_environment_and_the_setter_cap_fit() -> Result<()> {
         "{err}"
     );
 
-    // The setter wins over the environment, and None removes the cap.
+    // The setter replaces the environment's value (it keeps the cap there, where every
+    // cell's copy of the crate sees it), and None removes the cap.
     set_max_epochs(Some(1))?;
+    assert_eq!(std::env::var("NOTEBOOK_KIT_MAX_EPOCHS").as_deref(), Ok("1"));
     assert_eq!(epochs_trained(5)?, 1);
     set_max_epochs(None)?;
+    assert!(std::env::var("NOTEBOOK_KIT_MAX_EPOCHS").is_err());
     assert_eq!(max_epochs()?, None);
     assert_eq!(epochs_trained(3)?, 3);
     let err = set_max_epochs(Some(0)).unwrap_err().to_string();

@@ -1,7 +1,5 @@
 //! The keyword arguments of `fit`, `evaluate` and `predict`, and the global epoch cap.
 
-use std::sync::Mutex;
-
 use tch::Tensor;
 
 use super::progbar::Verbosity;
@@ -129,46 +127,38 @@ pub(crate) fn check_batch_size(batch_size: usize) -> Result<()> {
     Ok(())
 }
 
-/// Where the epoch cap comes from, for the line `fit` prints when it applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CapSource {
-    Setter,
-    Environment,
-}
-
-/// What [`set_max_epochs`] set: `None` while it was never called (the environment
-/// decides), `Some(None)` for "no cap".
-static SET_MAX_EPOCHS: Mutex<Option<Option<usize>>> = Mutex::new(None);
-
 const MAX_EPOCHS_VAR: &str = "NOTEBOOK_KIT_MAX_EPOCHS";
 
 /// Caps the epochs of every later `fit` (Keras's `keras.config.set_max_epochs`), e.g. for a
-/// quick pass through a notebook; `None` removes the cap. Once called, it overrides
-/// `NOTEBOOK_KIT_MAX_EPOCHS`, which otherwise sets the cap.
+/// quick pass through a notebook; `None` removes the cap.
+///
+/// The cap lives in the kernel's environment as `NOTEBOOK_KIT_MAX_EPOCHS`, not in a static:
+/// evcxr links a fresh copy of this crate, statics included, into every cell, so a static
+/// set in one cell would be gone in the next.
 pub fn set_max_epochs(limit: Option<usize>) -> Result<()> {
-    if limit == Some(0) {
-        return Err(Error::invalid(
+    match limit {
+        Some(0) => Err(Error::invalid(
             "set_max_epochs: the cap must be at least 1 epoch (None removes it)",
-        ));
+        )),
+        // Edition 2021: safe to call; called from a cell while no training thread runs.
+        Some(n) => {
+            std::env::set_var(MAX_EPOCHS_VAR, n.to_string());
+            Ok(())
+        }
+        None => {
+            std::env::remove_var(MAX_EPOCHS_VAR);
+            Ok(())
+        }
     }
-    *SET_MAX_EPOCHS.lock().unwrap_or_else(|e| e.into_inner()) = Some(limit);
-    Ok(())
 }
 
 /// The current epoch cap (Keras's `keras.config.max_epochs()`).
 pub fn max_epochs() -> Result<Option<usize>> {
-    Ok(current_cap()?.map(|(n, _)| n))
-}
-
-fn current_cap() -> Result<Option<(usize, CapSource)>> {
-    if let Some(set) = *SET_MAX_EPOCHS.lock().unwrap_or_else(|e| e.into_inner()) {
-        return Ok(set.map(|n| (n, CapSource::Setter)));
-    }
     match std::env::var(MAX_EPOCHS_VAR) {
         Err(_) => Ok(None),
         Ok(text) if text.trim().is_empty() => Ok(None),
         Ok(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(Some((n, CapSource::Environment))),
+            Ok(n) if n >= 1 => Ok(Some(n)),
             _ => Err(Error::invalid(format!(
                 "{MAX_EPOCHS_VAR} must be a whole number of epochs >= 1, got '{text}'"
             ))),
@@ -179,20 +169,17 @@ fn current_cap() -> Result<Option<(usize, CapSource)>> {
 /// The epochs `fit` runs: the ones asked for, or fewer under the cap, which it then
 /// announces in one line (unless silent).
 pub(crate) fn capped_epochs(asked: usize, announce: bool) -> Result<usize> {
-    let Some((cap, source)) = current_cap()? else {
+    let Some(cap) = max_epochs()? else {
         return Ok(asked);
     };
     if asked <= cap {
         return Ok(asked);
     }
     if announce {
-        let why = match source {
-            CapSource::Environment => format!("{MAX_EPOCHS_VAR}={cap} caps every fit; unset it"),
-            CapSource::Setter => {
-                format!("set_max_epochs(Some({cap})) caps every fit; call set_max_epochs(None)")
-            }
-        };
-        println!("Training {cap} of the {asked} epochs asked for: {why} to train them all.");
+        println!(
+            "Training {cap} of the {asked} epochs asked for: {MAX_EPOCHS_VAR}={cap} caps every fit; \
+             call set_max_epochs(None) or unset it to train them all."
+        );
     }
     Ok(cap)
 }
