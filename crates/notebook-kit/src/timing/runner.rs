@@ -19,7 +19,8 @@ thread_local! {
 
 /// Replaces, on this thread, the function that timers call to wait for the device before
 /// each clock reading (by default [`crate::device::synchronize`]). `None` restores the
-/// default. Returns the previous hook. Meant for tests, or for a backend of your own.
+/// default. Returns the previous hook. Meant for tests, or for a backend of your own; in a
+/// notebook it lasts for the cell that sets it (evcxr gives every cell its own copy of the crate).
 pub fn set_sync_hook(hook: Option<fn()>) -> Option<fn()> {
     SYNC_HOOK.with(|h| h.replace(hook))
 }
