@@ -105,9 +105,15 @@ def execute(base, token, kernel_id, code):
             "content": {"code": code, "silent": False, "store_history": True,
                         "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
         }))
-        status, result, streams = None, None, []
+        status, result, streams, idle = None, None, [], False
         deadline = time.monotonic() + CELL_TIMEOUT_S
-        while time.monotonic() < deadline:
+        # The reply (shell channel) and the idle status (iopub) reach the websocket in either
+        # order: the cell is over once both have come.
+        while not (status and idle):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no execute_reply and idle status within {CELL_TIMEOUT_S} s for {code!r}")
+            ws.settimeout(left)
             msg = json.loads(ws.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
@@ -120,8 +126,8 @@ def execute(base, token, kernel_id, code):
                 streams.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
             elif kind == "execute_reply":
                 status = msg["content"]["status"]
-            elif kind == "status" and msg["content"]["execution_state"] == "idle" and status:
-                break
+            elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                idle = True
         return status, result, "".join(streams)
     finally:
         ws.close()
