@@ -12,6 +12,7 @@ killed on the way out, whatever happened.
 """
 
 import argparse
+import glob
 import os
 import queue
 import signal
@@ -188,6 +189,20 @@ def check_contract(kernel, numbers):
     )
     out = cell.stream("stdout").strip()
     expect(out == 'Some("1") Some("3000")', f"environment seen by the cell: {out!r}, wanted Some(\"1\") Some(\"3000\")")
+
+
+def check_cell_libraries_removed(kernel, numbers):
+    """Each cell's compiled library leaves the disk once loaded, and values of earlier cells
+    still work (their code stays mapped)."""
+    cell = kernel.run('let words = vec![String::from("kept")];\nlet total: u64 = (1..=10).sum();')
+    expect(cell.status == "ok", f"cell status {cell.status!r}: {show(cell.text())}")
+    cell = kernel.run('println!("{} {} {}", words[0], total, std::env::var("EVCXR_TMPDIR").unwrap_or_default());\ndrop(words);')
+    out = cell.stream("stdout").strip()
+    expect(out.startswith("kept 55 "), f"earlier cells' values after their libraries were removed: {show(cell.text())}")
+    folder = out.split(" ", 2)[2]
+    expect(os.path.isdir(folder), f"EVCXR_TMPDIR is not a folder: {folder!r}")
+    left = glob.glob(os.path.join(folder, "target", "**", "libcode_*.so"), recursive=True)
+    expect(not left, f"cell libraries left on disk: {[os.path.basename(f) for f in left]}")
 
 
 def check_partial_output(kernel, numbers):
@@ -395,6 +410,7 @@ def check_fit_interrupt(kernel, numbers):
 
 CHECKS = {
     "contract": check_contract,
+    "libraries": check_cell_libraries_removed,
     "partial": check_partial_output,
     "unfinished": check_unfinished_lines,
     "display": check_display,
