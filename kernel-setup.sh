@@ -294,6 +294,11 @@ PY
 CARGO_CONFIG_TEXT='# Written by kernel-setup.sh for the "Rust (tch)" kernels below this folder.
 [profile.dev.package."*"]
 opt-level = 2
+
+# Every cell is new code: rustc'"'"'s incremental data only piled up in the kernel'"'"'s folder
+# (up to 47 MB over the lesson) and made cells no faster (tools/bench_cells.py).
+[build]
+incremental = false
 '
 
 write_cargo_config() {
@@ -323,6 +328,8 @@ build_template() {
     rm -f "$TEMPLATE/.notebook-kit-stamp"
     NOTEBOOK_KIT_BUILD_TEMPLATE=1 "$VENV/bin/python" "$ROOT/tools/notebook_runner.py" \
         --warm-up "$ROOT/crates/notebook-kit" --kernel "$KERNEL_NAME"
+    # Left by builds from before `incremental = false`; every kernel would copy or link it.
+    rm -rf "$TEMPLATE"/target/*/debug/incremental
     echo "$want" > "$TEMPLATE/.notebook-kit-stamp"
 }
 
