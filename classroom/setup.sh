@@ -128,14 +128,10 @@ setup_rust() {
         src=$(rustc --print sysroot)
     fi
     [ -x "$src/bin/rustc" ] && [ -x "$src/bin/cargo" ] || die "$src has no bin/rustc and bin/cargo"
-    # evcxr infers the type of every `let` with rust-analyzer, which wants the standard
-    # library's sources (rustup's rust-src component). Without them evcxr falls back to asking
-    # the compiler, which first checks every dependency (about 90 s, once per kernel folder):
-    # slower, but it works, so it is a warning.
-    if [ ! -f "$src/lib/rustlib/src/rust/library/Cargo.toml" ]; then
-        say "WARNING: the toolchain at $src has no standard library sources; a kernel's first cell with"
-        say "         a new variable will take ~90 s more. To avoid it: rustup component add rust-src"
-    fi
+    # evcxr infers the type of every `let` with rust-analyzer, which needs the standard
+    # library's sources; without them a cell like `let v = vec![1];` fails.
+    [ -f "$src/lib/rustlib/src/rust/library/Cargo.toml" ] \
+        || die "the toolchain at $src has no standard library sources: rustup component add rust-src"
     want=$("$src/bin/rustc" -vV | sha256sum | cut -d' ' -f1)
     if stamp_ok "$PREFIX/rust/.notebook-kit-stamp" "$want"; then
         say "Rust toolchain up to date: $PREFIX/rust ($("$PREFIX/rust/bin/rustc" -V))"
@@ -170,11 +166,8 @@ setup_crates() {
     say "Vendoring the kit's crates into $PREFIX/cargo/vendor"
     rm -rf "$PREFIX/cargo/vendor.new"
     # Root's own registry cache usually has them all; go online only when it does not.
-    local vendor=("$PREFIX/rust/bin/cargo" vendor --locked --versioned-dirs --manifest-path "$PREFIX/src/Cargo.toml")
-    if [ -f "$PREFIX/rust/lib/rustlib/src/rust/library/Cargo.toml" ]; then
-        vendor+=(--sync "$PREFIX/rust/lib/rustlib/src/rust/library/Cargo.toml")
-    fi
-    vendor+=("$PREFIX/cargo/vendor.new")
+    local vendor=("$PREFIX/rust/bin/cargo" vendor --locked --versioned-dirs --manifest-path "$PREFIX/src/Cargo.toml"
+        --sync "$PREFIX/rust/lib/rustlib/src/rust/library/Cargo.toml" "$PREFIX/cargo/vendor.new")
     # The library's manifest uses unstable cargo features (rust-analyzer reads it the same way).
     export RUSTC_BOOTSTRAP=1
     PATH=$PREFIX/rust/bin:$CLEAN_PATH "${vendor[@]}" --offline >/dev/null 2>"$PREFIX/cargo/vendor.log" \
