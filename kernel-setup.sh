@@ -307,6 +307,21 @@ write_cargo_config() {
     mv "$NK_HOME/.cargo/config.toml.tmp" "$NK_HOME/.cargo/config.toml"
 }
 
+# evcxr infers the type of every `let` with rust-analyzer, which needs the standard library's
+# sources: without them `let (x_train, y_train) = ...load_data()?` fails with "Couldn't
+# automatically determine type" (seen in a classroom test with rust-src removed).
+require_rust_src() {
+    local sysroot
+    sysroot=$(PATH=$CARGO_BIN:$PATH rustc --print sysroot 2>/dev/null) || die "rustc not found: install Rust with rustup (https://rustup.rs)"
+    [ -f "$sysroot/lib/rustlib/src/rust/library/Cargo.toml" ] && return
+    if PATH=$CARGO_BIN:$PATH command -v rustup >/dev/null; then
+        say "Adding the standard library's sources (rustup component add rust-src)"
+        PATH=$CARGO_BIN:$PATH rustup component add rust-src >&2 || true
+    fi
+    [ -f "$sysroot/lib/rustlib/src/rust/library/Cargo.toml" ] \
+        || die "the Rust toolchain at $sysroot has no standard library sources, which the kernel needs to know a variable's type: rustup component add rust-src"
+}
+
 # Builds the compile folder every kernel starts from, so that the first
 # `:dep notebook-kit` takes seconds instead of minutes (tch's C++ wrapper).
 build_template() {
@@ -404,6 +419,7 @@ case "${1:-}" in
 esac
 
 mkdir -p "$NK_HOME"
+require_rust_src
 setup_venv
 setup_evcxr
 write_kernel
