@@ -36,7 +36,8 @@
 //!   activations are elementwise: it computes each Dense layer's gradient explicitly and
 //!   updates in place without per-step gradient buffers (on the lesson's model, autograd
 //!   allocates and page-faults a fresh 37 MB buffer every step). Plain SGD folds
-//!   `W -= lr * dZ^T x` into one `addmm_`; Adam and momentum reuse one buffer per weight.
+//!   `W -= lr * dZ^T x` into one `addmm_`; Adam and momentum reuse one buffer per weight,
+//!   and Adam on the CPU updates each weight in one loop (`adam_cpu.rs`).
 //!   Results agree with the autograd path to rounding (tested). Force the autograd path
 //!   with `model.set_fused(false)` or the environment variable `NOTEBOOK_KIT_FUSED=0`.
 //!
@@ -44,6 +45,7 @@
 //! kernels want); `get_weights()` returns them in Keras's `[inputs, units]`.
 
 mod activation;
+mod adam_cpu;
 mod dense;
 mod flatten;
 mod fused;

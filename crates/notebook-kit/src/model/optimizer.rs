@@ -2,6 +2,7 @@
 
 use tch::Tensor;
 
+use super::adam_cpu::{self, AdamStep};
 use crate::error::{Error, Result};
 
 /// Stochastic gradient descent, Keras's `SGD` (default learning rate 0.01).
@@ -233,7 +234,8 @@ impl OptimizerState {
 
     /// Updates weight `index` in place from its gradient `grad`, which may be overwritten
     /// (it is the weight's scratch buffer on the fused path). Same formulas as
-    /// [`OptimizerState::apply`]; call under `no_grad`, after `begin_fused_step`.
+    /// [`OptimizerState::apply`]; Adam on CPU weights runs as one loop (`adam_cpu.rs`).
+    /// Call under `no_grad`, after `begin_fused_step`.
     pub fn update_one(&mut self, index: usize, param: &Tensor, grad: &mut Tensor) -> Result<()> {
         let mut p = param.shallow_clone();
         match (self.config, &mut self.slots) {
@@ -256,6 +258,15 @@ impl OptimizerState {
             }
             (Optimizer::Adam(a), Slots::Moments { m, v }) => {
                 let (m, v) = (&mut m[index], &mut v[index]);
+                let step = AdamStep {
+                    one_minus_beta_1: (1.0 - a.beta_1) as f32,
+                    one_minus_beta_2: (1.0 - a.beta_2) as f32,
+                    epsilon: a.epsilon as f32,
+                    step_size: a.step_size(self.step) as f32,
+                };
+                if adam_cpu::update(&p, grad, m, v, step) {
+                    return Ok(());
+                }
                 let _ = m.f_lerp_(grad, 1.0 - a.beta_1)?;
                 let _ = grad.f_square_()?;
                 let _ = v.f_lerp_(grad, 1.0 - a.beta_2)?;
