@@ -164,8 +164,8 @@ setup_evcxr() {
 
 # The start wrapper gives every kernel its own compile folder: two evcxr kernels sharing one
 # EVCXR_TMPDIR break each other. Where the prebuilt folder is the user's own, the kernel gets
-# a full copy; where it belongs to someone else (classroom/setup.sh's system-wide install),
-# a private folder that links to it (see the wrapper).
+# a copy whose compiled libraries are links; where it belongs to someone else
+# (classroom/setup.sh's system-wide install), a private folder of links (see the wrapper).
 write_kernel() {
     local lib rust_lib wrapper="$NK_HOME/bin/$KERNEL_NAME-kernel"
     lib=$(torch_lib_dir) || die "torch is missing from $VENV"
@@ -246,7 +246,23 @@ elif [ -n "$linked" ]; then
 else
     dir="$kernels/$$"
     rm -rf "$dir"
-    if [ -d "$template" ]; then cp -a "$template" "$dir"; else mkdir -p "$dir"; fi
+    mkdir -p "$dir"
+    if [ -d "$template" ]; then
+        # A copy, except the dependencies' compiled libraries (800 of the folder's 870 MB),
+        # which are symlinked: rustc and the linker never write into an existing library, they
+        # write a new file and rename it over the old name, which replaces the link in this
+        # folder and leaves the prebuilt one as it was (checked: a kernel that rebuilt
+        # notebook-kit left the template's files bit for bit). 110 MB per open notebook
+        # instead of 870.
+        # tar's POSIX format keeps nanosecond mtimes: cargo compares them, and with whole
+        # seconds every dependency with a build script counted as stale and was rebuilt.
+        libs=( \( -name '*.rlib' -o -name '*.rmeta' -o -name '*.so' \) )
+        (cd "$template" && tar --format=posix --exclude='*.rlib' --exclude='*.rmeta' --exclude='*.so' -cf - .) \
+            | (cd "$dir" && tar -xf -)
+        (cd "$template" && find . -type f "${libs[@]}" -printf '%h\n' | sort -u) | while read -r sub; do
+            find "$template/$sub" -maxdepth 1 -type f "${libs[@]}" -exec ln -s -t "$dir/$sub" {} +
+        done
+    fi
 fi
 export EVCXR_TMPDIR="$dir"
 # evcxr rewrites the kernelspec at JUPYTER_PATH/kernels/rust when its version differs;

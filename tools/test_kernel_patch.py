@@ -2,8 +2,9 @@
 """Checks notebook-kit's evcxr patch (patches/evcxr) through the installed "Rust (tch)" kernel.
 
 Each check runs real cells over the Jupyter protocol, as JupyterLab would, and prints PASS or
-FAIL with its reason and the measured times. Against the unpatched evcxr 0.22.0 every check
-fails (tried: that kernel SIGKILLs on Stop, sends whole lines only and hangs on a flushed tail).
+FAIL with its reason and the measured times. Against the unpatched evcxr 0.22.0 every check of
+the patch fails (tried: that kernel SIGKILLs on Stop, sends whole lines only and hangs on a
+flushed tail). One check, "folder", is about kernel-setup.sh's start wrapper instead.
 
     test_kernel_patch.py [--kernel NAME] [CHECK ...]   default: every check, kernel rust-tch
 
@@ -22,6 +23,7 @@ import time
 from jupyter_client.manager import KernelManager
 
 KERNEL = "rust-tch"
+CRATE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "crates", "notebook-kit")
 # Compiling a std-only cell takes seconds, but minutes on a loaded 2-core machine.
 CELL_TIMEOUT_S = 300
 # The patched kernel tells cells how long after SIGINT it kills a cell that is still running.
@@ -353,11 +355,29 @@ loop { n = std::hint::black_box(n.wrapping_add(1)); }
     expect(cell.stream("stdout") == "alive\n", f"the kernel did not run a cell after the interrupt: {show(cell.text())}")
 
 
+def check_kernel_folder(kernel, numbers):
+    """kernel-setup.sh's start wrapper: the kernel's folder links the prebuilt folder's compiled
+    libraries instead of copying them, and the first `:dep` of notebook-kit finds every other
+    crate fresh (a rebuilt crate would replace its link with a file)."""
+    started = time.monotonic()
+    cell = kernel.run(f':dep notebook-kit = {{ path = "{CRATE}" }}\nuse notebook_kit::prelude::*;')
+    numbers["first :dep cell"] = f"{time.monotonic() - started:.1f} s"
+    expect(cell.status == "ok" and "rror" not in cell.stream("stderr"), f":dep failed: {show(cell.text())}")
+    cell = kernel.run('println!("{}", std::env::var("EVCXR_TMPDIR").unwrap_or_default());')
+    folder = cell.stream("stdout").strip()
+    rlibs = glob.glob(os.path.join(folder, "target", "*", "debug", "deps", "lib*.rlib"))
+    expect(any("/libtch-" in f for f in rlibs), f"no libtch-*.rlib in the kernel's folder {folder!r}")
+    # notebook-kit itself rebuilds when its sources changed after ./kernel-setup.sh; the cell
+    # crate (ctx) is the kernel's own.
+    files = [os.path.basename(f) for f in rlibs if not os.path.islink(f)]
+    files = [f for f in files if not f.startswith(("libnotebook_kit-", "libctx"))]
+    expect(not files, f"compiled libraries copied or rebuilt instead of linked: {files[:6]}")
+
+
 def check_fit_interrupt(kernel, numbers):
     """Stop 5 s into notebook-kit's fit: the cell ends with the kit's message, the model and the
     data survive, and the model still evaluates (the kit's SIGINT handler, with the patch)."""
-    crate = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "crates", "notebook-kit")
-    cell = kernel.run(f':dep notebook-kit = {{ path = "{crate}" }}\nuse notebook_kit::prelude::*;')
+    cell = kernel.run(f':dep notebook-kit = {{ path = "{CRATE}" }}\nuse notebook_kit::prelude::*;')
     expect(cell.status == "ok" and "rror" not in cell.stream("stderr"), f":dep failed: {show(cell.text())}")
     cell = kernel.run(
         "let x_train = Tensor::rand([4096, 8, 8, 3], (Kind::Float, Device::Cpu));\n"
@@ -417,6 +437,7 @@ CHECKS = {
     "handler": check_handler_keeps_process,
     "grace": check_kill_after_grace,
     "plain": check_plain_loop,
+    "folder": check_kernel_folder,
     "fit": check_fit_interrupt,
 }
 
