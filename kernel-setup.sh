@@ -248,12 +248,12 @@ else
     rm -rf "$dir"
     mkdir -p "$dir"
     if [ -d "$template" ]; then
-        # A copy, except the dependencies' compiled libraries (800 of the folder's 870 MB),
+        # A copy, except the dependencies' compiled libraries (421 of a fresh install's 452 MB),
         # which are symlinked: rustc and the linker never write into an existing library, they
         # write a new file and rename it over the old name, which replaces the link in this
         # folder and leaves the prebuilt one as it was (checked: a kernel that rebuilt
-        # notebook-kit left the template's files bit for bit). 110 MB per open notebook
-        # instead of 870.
+        # notebook-kit left the template's files bit for bit). About 30 MB per open notebook
+        # instead of 450.
         # tar's POSIX format keeps nanosecond mtimes: cargo compares them, and with whole
         # seconds every dependency with a build script counted as stale and was rebuilt.
         libs=( \( -name '*.rlib' -o -name '*.rmeta' -o -name '*.so' \) )
