@@ -9,6 +9,11 @@ fn main() {
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
         return;
     }
+    // notebook-kit's answer to MKL's vendor check (notebook_kit::device::mkl) must be in the
+    // binary's dynamic symbol table for libtorch_cpu.so to find it: -u keeps the function,
+    // --export-dynamic-symbol exports it.
+    println!("cargo:rustc-link-arg-bins=-Wl,-u,mkl_serv_intel_cpu_true");
+    println!("cargo:rustc-link-arg-bins=-Wl,--export-dynamic-symbol=mkl_serv_intel_cpu_true");
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
         println!("cargo:rustc-link-arg=-L{lib}");

@@ -47,6 +47,7 @@ struct MachineJson {
     cpu_model: String,
     logical_cpus: usize,
     torch_threads: i32,
+    cpu_matmul: Option<String>,
     load_average: String,
     gpus: Vec<GpuJson>,
     torch_version: Option<String>,
@@ -176,6 +177,7 @@ impl Json {
                         memory_bytes: g.memory_bytes,
                     })
                     .collect(),
+                cpu_matmul: m.cpu_matmul.clone(),
                 torch_version: m.torch_version.clone(),
                 tch_version: m.tch_version,
             },

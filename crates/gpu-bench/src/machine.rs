@@ -27,6 +27,8 @@ pub struct Machine {
     pub logical_cpus: usize,
     /// Threads libtorch uses for CPU work (its default is the physical core count).
     pub torch_threads: i32,
+    /// Which of MKL's kernels libtorch's CPU matmul runs (`device::mkl_summary`).
+    pub cpu_matmul: Option<String>,
     pub gpus: Vec<Gpu>,
     /// Why there is no GPU, when there is none.
     pub no_gpu_reason: Option<String>,
@@ -55,6 +57,7 @@ impl Machine {
             cpu_model: device::cpu_model(),
             logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             torch_threads: tch::get_num_threads(),
+            cpu_matmul: device::mkl_summary(),
             gpus,
             no_gpu_reason: device::why_no_cuda(),
             torch_version: device::torch_version(),

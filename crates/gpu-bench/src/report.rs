@@ -232,6 +232,9 @@ impl Report {
             "CPU:      {} ({} logical CPUs, libtorch uses {} threads)",
             m.cpu_model, m.logical_cpus, m.torch_threads
         );
+        if let Some(matmul) = &m.cpu_matmul {
+            let _ = writeln!(out, "matmul:   {matmul}");
+        }
         if m.gpus.is_empty() {
             let _ = writeln!(
                 out,

@@ -64,8 +64,14 @@ fn tiny_fashion_mnist(root: &Path) -> PathBuf {
 }
 
 fn gpu_bench(args: &[&str]) -> Output {
+    gpu_bench_with(args, &[])
+}
+
+fn gpu_bench_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(BIN)
         .args(args)
+        .env_remove("NOTEBOOK_KIT_MKL_AVX512")
+        .envs(env.iter().copied())
         // The tests must not find (or download) a real data set by accident.
         .env("NOTEBOOK_KIT_OFFLINE", "1")
         .env_remove("NOTEBOOK_KIT_DATA")
@@ -291,6 +297,54 @@ fn fashion_mnist_exercise_model_runs() {
     );
     // No matmul measurement asked for: no percentage rather than a made-up one.
     assert!(value["runs"][0]["percent_of_peak"].is_null());
+}
+
+#[cfg(target_arch = "x86_64")]
+fn is_intel_cpu() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|t| t.contains("GenuineIntel"))
+}
+
+/// The report names the MKL kernels libtorch's matmul runs. On a non-Intel CPU with AVX-512
+/// (the AMD development and CI machines) they are the AVX-512 ones, because the binary
+/// exports notebook-kit's answer to MKL's vendor check; `NOTEBOOK_KIT_MKL_AVX512=0` gives
+/// MKL's own choice back.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn matmul_kernels_are_reported_and_the_switch_keeps_mkls_choice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_cifar10(tmp.path());
+    let run = |env: &[(&str, &str)]| {
+        let json = tmp.path().join("mkl.json");
+        let args = [
+            "--data",
+            path_arg(&data),
+            "--limit",
+            "64",
+            "--gemm-size",
+            "0",
+        ];
+        let out = gpu_bench_with(&[&args[..], &["--json", path_arg(&json)]].concat(), env);
+        let (code, stdout, stderr) = outcome(&out);
+        assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+        let value: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let matmul = value["machine"]["cpu_matmul"].as_str().map(str::to_string);
+        let matmul = matmul.unwrap_or_else(|| panic!("no cpu_matmul in the JSON:\n{value}"));
+        assert!(stdout.contains(&format!("matmul:   {matmul}")), "{stdout}");
+        matmul
+    };
+    let default = run(&[]);
+    let kept = run(&[("NOTEBOOK_KIT_MKL_AVX512", "0")]);
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        assert!(default.starts_with("MKL's AVX-512 kernels"), "{default}");
+    }
+    if std::arch::is_x86_feature_detected!("avx512f") && !is_intel_cpu() {
+        assert!(
+            default.contains("vendor check answered by notebook-kit"),
+            "{default}"
+        );
+        assert!(kept.starts_with("MKL's non-Intel kernels"), "{kept}");
+        assert!(kept.contains("NOTEBOOK_KIT_MKL_AVX512=0"), "{kept}");
+    }
 }
 
 #[test]

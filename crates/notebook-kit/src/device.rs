@@ -5,6 +5,8 @@
 //! (tch-rs #907, #964, #988). [`load_cuda`] dlopens it with `RTLD_GLOBAL` from the directory
 //! the already-loaded `libtorch_cpu.so` came from, which registers the CUDA backend before
 //! the first device query. Every function here calls it first.
+//!
+//! [`mkl`]: which of MKL's kernels libtorch's CPU matmul runs (AVX-512 on AMD too).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,9 @@ use tch::Device;
 
 use crate::error::{Error, Result};
 use crate::numbers::gib;
+
+pub mod mkl;
+pub use mkl::{mkl_kernels, mkl_summary, MklKernels};
 
 /// Outcome of trying to load libtorch's CUDA backend into this process.
 #[derive(Debug, Clone)]
