@@ -43,10 +43,14 @@ pub(crate) struct DenseWeights {
     pub activation: Activation,
 }
 
-/// From this many weights up, a CPU forward pass without autograd goes through oneDNN:
-/// measured here at batch 32, oneDNN is 1.4x faster for 3072x3000 and 1.2x for
-/// 3000x1000, but slower for 784x500 and below (its format conversions dominate).
-const ONEDNN_MIN_WEIGHTS: i64 = 1_000_000;
+/// From this many weights up, a CPU forward pass without autograd goes through oneDNN.
+/// At batch 32 a large kernel is read from memory once per batch, and oneDNN streams it
+/// faster: 3072x3000 (37 MB, more than the 32 MB L3 cache of the 2-core Zen 5 development
+/// machine) took 2.25-2.31 ms with oneDNN and 2.81-2.83 ms with MKL's AVX-512 kernels.
+/// Below that MKL wins: 3000x1000 0.52-0.54 ms vs 0.62-0.68, and 784x500 and smaller lose
+/// most to oneDNN's format conversions. At batch 512 both take the same time
+/// (`examples/step_profile.rs`, 2026-11-28).
+const ONEDNN_MIN_WEIGHTS: i64 = 4_000_000;
 
 impl DenseWeights {
     /// Glorot-uniform kernel, zero bias. The kernel is drawn on the CPU from tch's
@@ -85,77 +89,9 @@ impl DenseWeights {
         self.pre_activation(x)
     }
 
-    /// Whether this layer's backward products go through oneDNN at this batch size (see
-    /// [`onednn_matmul`]): on the CPU, for large layers and batches of at least
-    /// [`ONEDNN_BACKWARD_MIN_BATCH`]. `NOTEBOOK_KIT_ONEDNN_BACKWARD=0` turns it off.
-    pub fn onednn_backward(&self, batch: i64) -> bool {
-        static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let off = *OFF.get_or_init(|| {
-            std::env::var("NOTEBOOK_KIT_ONEDNN_BACKWARD").is_ok_and(|v| v.trim() == "0")
-        });
-        let on = !off
-            && batch >= onednn_backward_min_batch()
-            && self.kernel.numel() as i64 >= ONEDNN_MIN_WEIGHTS
-            && self.kernel.device() == Device::Cpu
-            && onednn_available();
-        if on {
-            keep_large_allocations();
-        }
-        on
-    }
-
-    /// `dZ @ kernel`: the gradient for this layer's input, through oneDNN.
-    pub fn input_gradient_onednn(&self, dz: &Tensor) -> Result<Tensor> {
-        onednn_matmul(dz, &self.kernel.f_tr()?)
-    }
-
     pub fn count_params(&self) -> i64 {
         (self.kernel.numel() + self.bias.numel()) as i64
     }
-}
-
-/// From this batch size up, the fused step also computes the backward products (input and
-/// weight gradients) with oneDNN. libtorch's own CPU matmul is MKL's, which reaches about
-/// 210 GFLOP/s on the 2-core AMD EPYC (Zen 5) development machine against oneDNN's 440 at
-/// batch 512 (`examples/step_profile.rs`): MKL does not use AVX-512 on AMD CPUs. oneDNN
-/// costs extra passes over the weights (a fresh weight gradient, a transposed kernel), which
-/// its speed pays for only with enough rows: half an epoch of the lesson's model took
-/// 5.48 -> 4.08 s at batch 512, 6.49 -> 5.92 s at 128, but 6.71 -> 8.06 s at 64 and
-/// 7.68 -> 12.22 s at 32. `NOTEBOOK_KIT_ONEDNN_MIN_BATCH` moves the threshold.
-pub(crate) const ONEDNN_BACKWARD_MIN_BATCH: i64 = 128;
-
-fn onednn_backward_min_batch() -> i64 {
-    std::env::var("NOTEBOOK_KIT_ONEDNN_MIN_BATCH")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(ONEDNN_BACKWARD_MIN_BATCH)
-}
-
-/// The oneDNN weight gradient is a fresh tensor every step (37 MB for the lesson's first
-/// layer). glibc serves allocations that large with mmap and unmaps them on free, so every
-/// step would fault in 9,000 new pages; with mmap off and the heap never trimmed, the
-/// freed block is reused as it is. Done once per process, when the oneDNN path first runs:
-/// the process then keeps its largest heap size until it exits.
-fn keep_large_allocations() {
-    static DONE: std::sync::Once = std::sync::Once::new();
-    DONE.call_once(|| {
-        // SAFETY: mallopt only changes glibc's allocation policy for later allocations.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_MAX, 0);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-        }
-    });
-}
-
-/// `a @ b^T` through oneDNN's inner product (`mkldnn_linear` with `b` as its weight); `b`
-/// is made contiguous first, as oneDNN wants.
-pub(crate) fn onednn_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let b = b.f_contiguous()?;
-    let out = a
-        .f_contiguous()?
-        .f_to_mkldnn(None)?
-        .f_mkldnn_linear(&b, None::<&Tensor>)?;
-    Ok(out.f_to_dense(None, false)?)
 }
 
 fn onednn_available() -> bool {

@@ -17,7 +17,7 @@
 
 use tch::Tensor;
 
-use super::dense::{onednn_matmul, DenseWeights};
+use super::dense::DenseWeights;
 use super::loss::{Labels, LossSpec};
 use super::optimizer::OptimizerState;
 use crate::error::{Error, Result};
@@ -78,19 +78,15 @@ pub(crate) fn step(
     optimizer.begin_fused_step();
     for i in (0..layers.len()).rev() {
         let d = layers[i];
-        let onednn = d.onednn_backward(batch);
         let below = match i {
             0 => None, // the network's input needs no gradient
             _ => {
-                let grad_a = match onednn {
-                    true => d.input_gradient_onednn(&dz)?,
-                    false => dz.f_mm(&d.kernel)?,
-                };
+                let grad_a = dz.f_mm(&d.kernel)?;
                 Some(layers[i - 1].activation.backward(&grad_a, &inputs[i])?)
             }
         };
-        match (plain_sgd_rate, onednn) {
-            (Some(rate), false) => {
+        match plain_sgd_rate {
+            Some(rate) => {
                 let scaled = dz.f_mul_scalar(-rate)?;
                 let _ = d
                     .kernel
@@ -101,28 +97,9 @@ pub(crate) fn step(
                     .shallow_clone()
                     .f_add_(&scaled.f_sum_dim_intlist(0, false, None)?)?;
             }
-            (Some(rate), true) => {
-                // dW = dZ^T @ input, as oneDNN's product of dZ^T and input^T.
-                let mut kernel_grad = onednn_matmul(&dz.f_tr()?, &inputs[i].f_tr()?)?;
-                let _ = d
-                    .kernel
-                    .shallow_clone()
-                    .f_sub_(&kernel_grad.f_mul_scalar_(rate)?)?;
-                let bias_grad = dz.f_sum_dim_intlist(0, false, None)?;
-                let _ = d
-                    .bias
-                    .shallow_clone()
-                    .f_sub_(&bias_grad.f_mul_scalar(rate)?)?;
-            }
-            (None, onednn) => {
-                let mut kernel_grad = match onednn {
-                    true => onednn_matmul(&dz.f_tr()?, &inputs[i].f_tr()?)?,
-                    false => {
-                        let buffer = optimizer.scratch(2 * i, &d.kernel)?;
-                        let _ = dz.f_tr()?.f_mm_out(&buffer, &inputs[i])?;
-                        buffer
-                    }
-                };
+            None => {
+                let mut kernel_grad = optimizer.scratch(2 * i, &d.kernel)?;
+                let _ = dz.f_tr()?.f_mm_out(&kernel_grad, &inputs[i])?;
                 optimizer.update_one(2 * i, &d.kernel, &mut kernel_grad)?;
                 let mut bias_grad = optimizer.scratch(2 * i + 1, &d.bias)?;
                 let _ = dz.f_sum_intlist_out(&bias_grad, 0, false, None)?;
