@@ -41,7 +41,7 @@ fn main() -> Result<()> {
     let sizes = [(3072i64, 3000i64), (3000, 1000), (1000, 10)];
     let w: Vec<Tensor> = sizes
         .iter()
-        .map(|&(i, o)| Tensor::randn([o, i], opts) * 0.02)
+        .map(|&(i, o)| Tensor::randn([i, o], opts) * 0.02)
         .collect();
     let b: Vec<Tensor> = sizes
         .iter()
@@ -73,26 +73,26 @@ fn main() -> Result<()> {
         let input = [&x, &a1, &a2][l];
         add(
             &format!("forward {i}x{o} addmm (MKL)"),
-            time(reps, || drop(b[l].addmm(input, &w[l].tr()))),
+            time(reps, || drop(b[l].addmm(input, &w[l]))),
             Some(flops(batch, i, o)),
-            i * o < 1_000_000,
+            true,
         );
-        if i * o >= 1_000_000 {
-            add(
-                &format!("forward {i}x{o} mkldnn_linear (oneDNN, with conversions)"),
-                time(reps, || {
-                    drop(
-                        input
-                            .f_to_mkldnn(None)
-                            .unwrap()
-                            .mkldnn_linear(&w[l], Some(&b[l]))
-                            .to_dense(None, false),
-                    )
-                }),
-                Some(flops(batch, i, o)),
-                true,
-            );
-        }
+        // oneDNN's inner product wants PyTorch's [units, inputs] kernel.
+        let w_t = w[l].tr().contiguous();
+        add(
+            &format!("(comparison) forward {i}x{o} mkldnn_linear (oneDNN, with conversions)"),
+            time(reps, || {
+                drop(
+                    input
+                        .f_to_mkldnn(None)
+                        .unwrap()
+                        .mkldnn_linear(&w_t, Some(&b[l]))
+                        .to_dense(None, false),
+                )
+            }),
+            Some(flops(batch, i, o)),
+            false,
+        );
     }
     add(
         "relu [batch, 3000]",
@@ -109,8 +109,8 @@ fn main() -> Result<()> {
     for (l, &(i, o)) in sizes.iter().enumerate().skip(1) {
         let dz = [&dz1, &dz2, &dz3][l];
         add(
-            &format!("input gradient dZ @ W, {o}x{i}"),
-            time(reps, || drop(dz.mm(&w[l]))),
+            &format!("input gradient dZ @ W^T, {o}x{i}"),
+            time(reps, || drop(dz.mm(&w[l].tr()))),
             Some(flops(batch, o, i)),
             true,
         );
@@ -119,15 +119,15 @@ fn main() -> Result<()> {
         let (dz, input) = ([&dz1, &dz2, &dz3][l], [&x, &a1, &a2][l]);
         let mut weight = w[l].copy();
         add(
-            &format!("weight update W.addmm_(-lr dZ^T, x), {o}x{i}"),
-            time(reps, || drop(weight.addmm_(&(dz * -0.01).tr(), input))),
+            &format!("weight update W.addmm_(x^T, -lr dZ), {i}x{o}"),
+            time(reps, || drop(weight.addmm_(&input.tr(), &(dz * -0.01)))),
             Some(flops(batch, o, i)),
             true,
         );
-        let out = Tensor::empty([o, i], opts);
+        let out = Tensor::empty([i, o], opts);
         add(
-            &format!("(comparison) dZ^T @ x into a kept buffer, {o}x{i}"),
-            time(reps, || drop(dz.tr().mm_out(&out, input))),
+            &format!("(comparison) x^T @ dZ into a kept buffer, {i}x{o}"),
+            time(reps, || drop(input.tr().mm_out(&out, dz))),
             Some(flops(batch, o, i)),
             false,
         );

@@ -33,9 +33,11 @@ impl Dense {
 
 /// The trainable weights of one built `Dense` layer.
 ///
-/// The kernel is stored `[units, inputs]`, PyTorch's layout, because libtorch's fast paths
-/// (oneDNN's inner product, and the in-place update `W += dZ^T x`) want it that way;
-/// `Sequential::get_weights` hands it out transposed, in Keras's `[inputs, units]`.
+/// The kernel is stored `[inputs, units]`, Keras's layout: every product of a step is then
+/// one of MKL's fast cases. At batch 32 with MKL's AVX-512 kernels, the lesson's first layer
+/// took 1.98 ms forward and 1.98-2.02 ms for the in-place update `W += x^T dZ` in this
+/// layout, against 2.85 ms (2.23 through oneDNN) and 2.22-2.29 ms in PyTorch's
+/// `[units, inputs]` (2-core Zen 5 development machine, 2026-11-28).
 #[derive(Debug)]
 pub(crate) struct DenseWeights {
     pub kernel: Tensor,
@@ -43,24 +45,18 @@ pub(crate) struct DenseWeights {
     pub activation: Activation,
 }
 
-/// From this many weights up, a CPU forward pass without autograd goes through oneDNN.
-/// At batch 32 a large kernel is read from memory once per batch, and oneDNN streams it
-/// faster: 3072x3000 (37 MB, more than the 32 MB L3 cache of the 2-core Zen 5 development
-/// machine) took 2.25-2.31 ms with oneDNN and 2.81-2.83 ms with MKL's AVX-512 kernels.
-/// Below that MKL wins: 3000x1000 0.52-0.54 ms vs 0.62-0.68, and 784x500 and smaller lose
-/// most to oneDNN's format conversions. At batch 512 both take the same time
-/// (`examples/step_profile.rs`, 2026-11-28).
-const ONEDNN_MIN_WEIGHTS: i64 = 4_000_000;
-
 impl DenseWeights {
     /// Glorot-uniform kernel, zero bias. The kernel is drawn on the CPU from tch's
     /// generator and then moved, so that one `tch::manual_seed` gives the same starting
-    /// weights on every device.
+    /// weights on every device. It is drawn as `[units, inputs]` and transposed, which keeps
+    /// the weights a seed gave before the kernel changed layout.
     pub fn init(inputs: i64, units: i64, activation: Activation, device: Device) -> Result<Self> {
         let _no_grad = tch::no_grad_guard();
         let limit = (6.0 / (inputs + units) as f64).sqrt();
         let kernel = Tensor::f_empty([units, inputs], (Kind::Float, Device::Cpu))?
             .f_uniform_(-limit, limit)?
+            .f_tr()?
+            .f_contiguous()?
             .f_to_device(device)?
             .f_set_requires_grad(true)?;
         let bias = Tensor::f_zeros([units], (Kind::Float, device))?.f_set_requires_grad(true)?;
@@ -71,30 +67,19 @@ impl DenseWeights {
         })
     }
 
-    /// `x @ kernel^T + bias`, before the activation; differentiable.
+    /// `x @ kernel + bias`, before the activation (differentiable unless called under
+    /// `no_grad`).
     pub fn pre_activation(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.bias.f_addmm(x, &self.kernel.f_tr()?)?)
+        Ok(self.bias.f_addmm(x, &self.kernel)?)
     }
 
-    /// The same without autograd (call under `no_grad`), through oneDNN for large layers
-    /// on the CPU.
-    pub fn pre_activation_no_grad(&self, x: &Tensor) -> Result<Tensor> {
-        let large = self.kernel.numel() as i64 >= ONEDNN_MIN_WEIGHTS;
-        if large && self.kernel.device() == Device::Cpu && onednn_available() {
-            let z = x
-                .f_to_mkldnn(None)?
-                .f_mkldnn_linear(&self.kernel, Some(&self.bias))?;
-            return Ok(z.f_to_dense(None, false)?);
-        }
-        self.pre_activation(x)
+    /// `(inputs, units)`.
+    pub fn shape(&self) -> (i64, i64) {
+        let size = self.kernel.size();
+        (size[0], size[1])
     }
 
     pub fn count_params(&self) -> i64 {
         (self.kernel.numel() + self.bias.numel()) as i64
     }
-}
-
-fn onednn_available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(tch::utils::has_mkldnn)
 }

@@ -7,9 +7,8 @@
 //! (measured on a 2-core machine: allocating and first touching the 37 MB take about
 //! 14 ms a step, the weight-gradient matmul itself 6.8 ms). Plain SGD needs no gradient
 //! buffer at all:
-//! `W -= lr * dZ^T x` is one `addmm_` into `W` itself, if the small `dZ` is scaled by
-//! `-lr` first (`addmm_` here has no alpha). The forward pass skips autograd's bookkeeping
-//! and, for large layers on the CPU, uses oneDNN (see `DenseWeights::pre_activation_no_grad`).
+//! `W -= lr * x^T dZ` is one `addmm_` into `W` itself, if the small `dZ` is scaled by
+//! `-lr` first (`addmm_` here has no alpha). The forward pass skips autograd's bookkeeping.
 //!
 //! Autograd is still used for the loss head (`[batch, units]`, tiny), so every loss and
 //! output activation works unchanged. Hidden activations must be elementwise (their
@@ -46,17 +45,17 @@ pub(crate) fn step(
         .ok_or_else(|| Error::invalid("the model has no Dense layer"))?;
     let _no_grad = tch::no_grad_guard();
 
-    // Forward, keeping each layer's input: a kernel's gradient is dZ^T @ input.
+    // Forward, keeping each layer's input: a kernel's gradient is input^T @ dZ.
     // Flatten layers only reshape, and only the first one can change a shape.
     let batch = x.size()[0];
     let mut inputs = Vec::with_capacity(layers.len());
     let mut a = x.f_reshape([batch, -1])?;
     for d in hidden {
-        let z = d.pre_activation_no_grad(&a)?;
+        let z = d.pre_activation(&a)?;
         inputs.push(a);
         a = d.activation.apply(&z)?;
     }
-    let z = last.pre_activation_no_grad(&a)?;
+    let z = last.pre_activation(&a)?;
     inputs.push(a);
 
     // Loss head with autograd: dLoss/dz for the last layer's pre-activations.
@@ -81,7 +80,7 @@ pub(crate) fn step(
         let below = match i {
             0 => None, // the network's input needs no gradient
             _ => {
-                let grad_a = dz.f_mm(&d.kernel)?;
+                let grad_a = dz.f_mm(&d.kernel.f_tr()?)?;
                 Some(layers[i - 1].activation.backward(&grad_a, &inputs[i])?)
             }
         };
@@ -91,7 +90,7 @@ pub(crate) fn step(
                 let _ = d
                     .kernel
                     .shallow_clone()
-                    .f_addmm_(&scaled.f_tr()?, &inputs[i])?;
+                    .f_addmm_(&inputs[i].f_tr()?, &scaled)?;
                 let _ = d
                     .bias
                     .shallow_clone()
@@ -99,7 +98,7 @@ pub(crate) fn step(
             }
             None => {
                 let mut kernel_grad = optimizer.scratch(2 * i, &d.kernel)?;
-                let _ = dz.f_tr()?.f_mm_out(&kernel_grad, &inputs[i])?;
+                let _ = inputs[i].f_tr()?.f_mm_out(&kernel_grad, &dz)?;
                 optimizer.update_one(2 * i, &d.kernel, &mut kernel_grad)?;
                 let mut bias_grad = optimizer.scratch(2 * i + 1, &d.bias)?;
                 let _ = dz.f_sum_intlist_out(&bias_grad, 0, false, None)?;

@@ -56,7 +56,7 @@ impl Sequential {
         let watch = Watch::start();
         let mut outputs = Vec::with_capacity(steps);
         for (begin, len) in batches(n, options.batch_size) {
-            let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?, false)?;
+            let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?)?;
             outputs.push(activation.apply(&z)?);
             if watch.requested() {
                 bar.abandon();
@@ -126,7 +126,7 @@ impl Sequential {
                 return Err(interrupted("evaluate", step, steps));
             }
             let lb = labels.narrow(begin, len)?;
-            let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?, false)?;
+            let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?)?;
             let loss = compiled.loss.compute(&z, activation, &lb.target)?;
             // Keras weights each batch's mean loss by the batch's size.
             let _ = loss_sum.f_add_(&loss.f_to_kind(Kind::Double)?.f_mul_scalar(len)?)?;

@@ -36,13 +36,13 @@
 //!   activations are elementwise: it computes each Dense layer's gradient explicitly and
 //!   updates in place without per-step gradient buffers (on the lesson's model, autograd
 //!   allocates and page-faults a fresh 37 MB buffer every step). Plain SGD folds
-//!   `W -= lr * dZ^T x` into one `addmm_`; Adam and momentum reuse one buffer per weight,
+//!   `W -= lr * x^T dZ` into one `addmm_`; Adam and momentum reuse one buffer per weight,
 //!   and Adam on the CPU updates each weight in one loop (`adam_cpu.rs`).
 //!   Results agree with the autograd path to rounding (tested). Force the autograd path
 //!   with `model.set_fused(false)` or the environment variable `NOTEBOOK_KIT_FUSED=0`.
 //!
-//! Kernels are stored `[units, inputs]` (PyTorch's layout, which libtorch's fast CPU
-//! kernels want); `get_weights()` returns them in Keras's `[inputs, units]`.
+//! Kernels are stored `[inputs, units]`, Keras's layout (MKL's fastest for every product of
+//! a step, see `dense.rs`), and `get_weights()` returns copies of them as they are.
 
 mod activation;
 mod adam_cpu;
@@ -365,8 +365,11 @@ impl Sequential {
     pub fn get_weights(&self) -> Result<Vec<Tensor>> {
         let mut out = Vec::new();
         for d in self.dense_layers() {
-            let kernel = d.kernel.f_detach()?.f_tr()?.f_contiguous()?;
-            out.push(kernel.f_to_device_(Device::Cpu, Kind::Float, false, true)?);
+            out.push(
+                d.kernel
+                    .f_detach()?
+                    .f_to_device_(Device::Cpu, Kind::Float, false, true)?,
+            );
             out.push(
                 d.bias
                     .f_detach()?
@@ -406,7 +409,7 @@ impl Sequential {
         for (params, new) in self.parameters().chunks(2).zip(weights.chunks(2)) {
             let kernel = new[0].f_to_device_(self.device, Kind::Float, false, false)?;
             let bias = new[1].f_to_device_(self.device, Kind::Float, false, false)?;
-            params[0].shallow_clone().f_copy_(&kernel.f_tr()?)?;
+            params[0].shallow_clone().f_copy_(&kernel)?;
             params[1].shallow_clone().f_copy_(&bias)?;
         }
         Ok(())
@@ -434,12 +437,7 @@ impl Sequential {
     /// Each Dense layer's `(inputs, units)`, first layer first: the sizes that decide how
     /// much arithmetic a step is.
     pub fn dense_shapes(&self) -> Vec<(i64, i64)> {
-        self.dense_layers()
-            .map(|d| {
-                let size = d.kernel.size();
-                (size[1], size[0])
-            })
-            .collect()
+        self.dense_layers().map(DenseWeights::shape).collect()
     }
 
     /// Each Dense layer's activation, first layer first.
@@ -512,13 +510,7 @@ impl Sequential {
 
     /// Forward pass up to the last layer's pre-activation. Returns `(z, output
     /// activation)`; the loss takes `z` so that softmax can use the fused log-softmax.
-    /// Without `differentiable` (evaluate, predict; call under `no_grad`) large layers take
-    /// the oneDNN path.
-    fn forward_logits(&self, x: &Tensor, differentiable: bool) -> Result<(Tensor, Activation)> {
-        let dense = |d: &DenseWeights, a: &Tensor| match differentiable {
-            true => d.pre_activation(a),
-            false => d.pre_activation_no_grad(a),
-        };
+    fn forward_logits(&self, x: &Tensor) -> Result<(Tensor, Activation)> {
         let batch = x.size()[0];
         let (last, hidden) = self
             .layers
@@ -528,13 +520,15 @@ impl Sequential {
         for layer in hidden {
             a = match layer {
                 BuiltLayer::Flatten { output, .. } => a.f_reshape([batch, output[0]])?,
-                BuiltLayer::Dense { weights: d, .. } => d.activation.apply(&dense(d, &a)?)?,
+                BuiltLayer::Dense { weights: d, .. } => {
+                    d.activation.apply(&d.pre_activation(&a)?)?
+                }
             };
         }
         let d = last
             .dense()
             .ok_or_else(|| Error::invalid("the last layer must be a Dense layer"))?;
-        Ok((dense(d, &a)?, d.activation))
+        Ok((d.pre_activation(&a)?, d.activation))
     }
 }
 

@@ -172,7 +172,7 @@ impl Sequential {
     /// mean loss and the output layer's values, both detached.
     fn autograd_step(&mut self, x: &Tensor, labels: &Labels) -> Result<(Tensor, Tensor)> {
         let mut params = self.parameters();
-        let (z, activation) = self.forward_logits(x, true)?;
+        let (z, activation) = self.forward_logits(x)?;
         let compiled = self.compiled.as_mut().ok_or(Error::NotCompiled("fit"))?;
         let loss = compiled.loss.compute(&z, activation, &labels.target)?;
         // Gradients returned rather than accumulated into `.grad()`: nothing to zero, and
