@@ -229,9 +229,12 @@ pub fn devices() -> Vec<PhysicalDevice> {
         name: "/physical_device:CPU:0".into(),
         device_type: "CPU",
         description: format!(
-            "{} ({} threads for libtorch)",
+            "{} ({} threads for libtorch{})",
             cpu_model(),
-            tch::get_num_threads()
+            tch::get_num_threads(),
+            mkl_kernels()
+                .map(|k| format!(", MKL {}", k.instruction_set()))
+                .unwrap_or_default()
         ),
         memory_bytes: mem_total_bytes(),
         device: Device::Cpu,

@@ -25,3 +25,11 @@ fn mkl_runs_its_avx512_kernels_where_the_cpu_has_them() {
     }
     assert!(summary.starts_with(&kernels.to_string()), "{summary}");
 }
+
+#[test]
+fn the_cpu_device_names_the_mkl_kernels() {
+    let cpu = device::devices().remove(0);
+    let kernels = device::mkl_kernels().expect("libtorch_cpu.so on x86-64 contains MKL");
+    let expected = format!("MKL {})", kernels.instruction_set());
+    assert!(cpu.description.ends_with(&expected), "{cpu:?}");
+}

@@ -94,6 +94,18 @@ impl MklKernels {
     }
 }
 
+impl MklKernels {
+    /// The instruction set alone, e.g. `AVX-512`, for a short description.
+    pub fn instruction_set(&self) -> String {
+        match self {
+            MklKernels::NonIntel => "non-Intel (AVX2 at most)".into(),
+            MklKernels::Avx2 => "AVX2".into(),
+            MklKernels::Avx512 => "AVX-512".into(),
+            MklKernels::Other(code) => format!("branch {code}"),
+        }
+    }
+}
+
 impl fmt::Display for MklKernels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
