@@ -4,7 +4,8 @@
 Each check runs real cells over the Jupyter protocol, as JupyterLab would, and prints PASS or
 FAIL with its reason and the measured times. Against the unpatched evcxr 0.22.0 every check of
 the patch fails (tried: that kernel SIGKILLs on Stop, sends whole lines only and hangs on a
-flushed tail). One check, "folder", is about kernel-setup.sh's start wrapper instead.
+flushed tail). Two checks are about the kit in a kernel instead: "folder" (kernel-setup.sh's
+start wrapper) and "mkl" (MKL's kernels in a cell).
 
     test_kernel_patch.py [--kernel NAME] [CHECK ...]   default: every check, kernel rust-tch
 
@@ -428,6 +429,23 @@ def check_fit_interrupt(kernel, numbers):
     expect("evaluated" in cell.stream("stdout"), f"the model did not evaluate after the interrupt: {show(cell.text())}")
 
 
+def check_mkl_kernels(kernel, numbers):
+    """In a notebook cell, libtorch's matmul runs MKL's AVX-512 kernels where the CPU has AVX-512:
+    the cell's library exports notebook-kit's answer to MKL's vendor check (device/mkl.rs)."""
+    cell = kernel.run(f':dep notebook-kit = {{ path = "{CRATE}" }}\nuse notebook_kit::prelude::*;')
+    expect(cell.status == "ok" and "rror" not in cell.stream("stderr"), f":dep failed: {show(cell.text())}")
+    cell = kernel.run('println!("{:?} | {:?}", notebook_kit::device::mkl_kernels(), notebook_kit::device::mkl_summary());')
+    out = cell.stream("stdout").strip()
+    numbers["MKL in a cell"] = out
+    with open("/proc/cpuinfo") as f:
+        cpuinfo = f.read()
+    switched_off = os.environ.get("NOTEBOOK_KIT_MKL_AVX512", "").strip() == "0"
+    if os.uname().machine == "x86_64":
+        expect(out.startswith("Some("), f"MKL not found in the cell's libtorch: {show(out)}")
+    if " avx512f" in cpuinfo and ("GenuineIntel" in cpuinfo or not switched_off):
+        expect(out.startswith("Some(Avx512)"), f"MKL did not take its AVX-512 kernels in a cell: {show(out)}")
+
+
 CHECKS = {
     "contract": check_contract,
     "libraries": check_cell_libraries_removed,
@@ -439,6 +457,7 @@ CHECKS = {
     "plain": check_plain_loop,
     "folder": check_kernel_folder,
     "fit": check_fit_interrupt,
+    "mkl": check_mkl_kernels,
 }
 
 
