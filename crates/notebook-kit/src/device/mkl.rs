@@ -4,10 +4,11 @@
 //! libtorch's CPU matmul is MKL's, linked into `libtorch_cpu.so`. Before choosing its kernels
 //! MKL asks `mkl_serv_intel_cpu_true()` whether the processor is Intel's, and on any other
 //! vendor it never takes its AVX-512 kernels, even where the CPU has AVX-512 (AMD Zen 4 and
-//! 5). On the 2-core Zen 5 development machine that halves every product: a 4096³ matmul
-//! runs at 214 GFLOP/s with MKL's own choice and at 500 with its AVX-512 kernels, the
-//! lesson's weight-gradient product at 158 and 428 (`benches/README.md`). TensorFlow, whose
-//! oneDNN picks kernels by CPU features alone, uses AVX-512 on the same machine.
+//! 5). On the 2-core Zen 5 development machine that costs more than half the speed of every
+//! product: a 4096³ matmul runs at 214 GFLOP/s with MKL's own choice and at 500 with its
+//! AVX-512 kernels, the lesson's weight-gradient product at 158 and 428 (`benches/README.md`).
+//! TensorFlow, whose oneDNN picks kernels by CPU features alone, uses AVX-512 on the same
+//! machine.
 //!
 //! `libtorch_cpu.so` calls that function through the dynamic linker, so a definition that the
 //! linker finds first answers instead: the one below, when it is in the program's dynamic
@@ -26,7 +27,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 pub const MKL_AVX512_ENV: &str = "NOTEBOOK_KIT_MKL_AVX512";
 
 /// MKL's question "is this an Intel processor?", answered for it (see the module's text).
-/// MKL asks on every call of some routines, so the answer is worked out once.
+/// MKL may ask more than once, from any thread, so the answer is worked out once and kept.
 #[no_mangle]
 pub extern "C" fn mkl_serv_intel_cpu_true() -> c_int {
     static ANSWER: AtomicI32 = AtomicI32::new(-1);
