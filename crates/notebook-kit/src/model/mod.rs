@@ -365,16 +365,13 @@ impl Sequential {
     pub fn get_weights(&self) -> Result<Vec<Tensor>> {
         let mut out = Vec::new();
         for d in self.dense_layers() {
-            out.push(
-                d.kernel
-                    .f_detach()?
-                    .f_to_device_(Device::Cpu, Kind::Float, false, true)?,
-            );
-            out.push(
-                d.bias
-                    .f_detach()?
-                    .f_to_device_(Device::Cpu, Kind::Float, false, true)?,
-            );
+            for weight in [&d.kernel, &d.bias] {
+                out.push(
+                    weight
+                        .f_detach()?
+                        .f_to_device_(Device::Cpu, Kind::Float, false, true)?,
+                );
+            }
         }
         Ok(out)
     }
