@@ -72,18 +72,29 @@ fn stop_ends_kit_calls_with_an_error_and_keeps_everything() -> Result<()> {
     model.fit(&x, &y, Fit::epochs(1).verbose(0))?;
     assert_eq!(model.history().epochs(), 1);
 
-    // predict one sample at a time through 100,000 samples (seconds), stopped part-way.
+    // predict through 102,400 samples with a wide model (seconds), stopped part-way.
+    let wide = Sequential::new()
+        .add(Flatten::new([8, 8, 3]))
+        .add(Dense::new(4096, Relu))
+        .add(Dense::new(4096, Relu))
+        .add(Dense::new(10, Softmax))
+        .build(Device::Cpu)?;
     let many = x.repeat([50, 1, 1, 1]);
     let signal = interrupt_after(Duration::from_millis(100));
-    let err = model
-        .predict_with(&many, Predict::default().batch_size(1).verbose(0))
+    let err = wide
+        .predict_with(&many, Predict::default().verbose(0))
         .expect_err("predict should be interrupted");
     signal.join().unwrap();
-    assert!(
-        err.to_string()
-            .starts_with("predict interrupted after batch"),
-        "{err}"
-    );
+    // Counted in Keras's batches of 32 (3200 of them), done eight at a time.
+    let message = err.to_string();
+    let (done, steps) = message
+        .strip_prefix("predict interrupted after batch ")
+        .and_then(|rest| rest.split_once(';'))
+        .and_then(|(count, _)| count.split_once('/'))
+        .unwrap_or_else(|| panic!("{message}"));
+    assert_eq!(steps, "3200", "{message}");
+    let done: usize = done.parse().expect("a batch count");
+    assert!(done > 0 && done < 3200 && done % 8 == 0, "{message}");
 
     // timeit! with a plain Rust loop: the run finishes, then the macro stops with an Err.
     let timed = || -> Result<u64> {

@@ -655,3 +655,60 @@ fn shared_model_definitions_describe_the_lesson_and_the_exercise() -> Result<()>
     assert!(matches!(deep.optimizer(), Some(Optimizer::Adam(_))));
     Ok(())
 }
+
+/// `predict` and `evaluate` send several batches through the model at once: whatever the
+/// batch size, they give what the layers compute.
+#[test]
+fn inference_in_groups_of_batches_matches_the_layers() -> Result<()> {
+    let _rng = rng_lock();
+    let (x, labels) = toy_data(1000, 4, 21);
+    tch::manual_seed(5);
+    let mut model = small_model(Softmax, 4)?;
+    model.compile(Sgd::default(), SparseCategoricalCrossentropy, Accuracy)?;
+    // Biases start at zero: give them values, so that leaving one out shows.
+    let w: Vec<Tensor> = model
+        .get_weights()?
+        .iter()
+        .map(|w| {
+            if w.dim() == 1 {
+                w.rand_like() - 0.5
+            } else {
+                w.shallow_clone()
+            }
+        })
+        .collect();
+    model.set_weights(&w)?;
+    // The forward pass written out from the weights, one product per layer for all rows.
+    let h = x.reshape([1000, 48]).matmul(&w[0]).g_add(&w[1]).relu();
+    let h = h.matmul(&w[2]).g_add(&w[3]).tanh();
+    let z = h.matmul(&w[4]).g_add(&w[5]);
+    let expected = z.softmax(-1, Kind::Float);
+    let expected_loss = -z
+        .log_softmax(-1, Kind::Double)
+        .gather(1, &labels.view([-1, 1]), false)
+        .mean(Kind::Double)
+        .double_value(&[]);
+    let expected_accuracy = expected
+        .argmax(-1, false)
+        .eq_tensor(&labels)
+        .to_kind(Kind::Double)
+        .mean(None)
+        .double_value(&[]);
+    // 1000 rows: groups of 256 rows and a shorter last one; 300 and 5000: one batch per group.
+    for batch_size in [1, 32, 100, 300, 5000] {
+        let quiet = Predict::default().batch_size(batch_size).verbose(0);
+        let probs = model.predict_with(&x, quiet)?;
+        let diff = (&probs - &expected).abs().max().double_value(&[]);
+        assert!(
+            diff < 1e-5,
+            "batch_size {batch_size}: predictions differ by {diff}"
+        );
+        let (loss, accuracy) = model.evaluate_with(&x, &labels, quiet)?;
+        assert!(
+            (loss - expected_loss).abs() < 1e-5,
+            "batch_size {batch_size}: loss {loss} vs {expected_loss}"
+        );
+        assert!((accuracy - expected_accuracy).abs() < 1e-9);
+    }
+    Ok(())
+}

@@ -11,6 +11,27 @@ use super::Sequential;
 use crate::error::{Error, Result};
 use crate::interrupt::Watch;
 
+/// Rows that `predict` and `evaluate` pass through the model at once: as many whole batches
+/// of `batch_size` as fit in this many rows (at least one). Each row's output is its own
+/// product, so the grouping changes what is computed by float rounding at most; on the CPU it
+/// changes how often the weights are read from memory: for the lesson's model at batch 32
+/// the 37 MB first-layer kernel would be streamed 313 times per 10,000 images, at 256 rows
+/// 40 times (predict 0.80 s -> 0.53 s on the 2-core development VM, 2026-11-28; at 256 rows
+/// MKL still gave the same bits as at 32, at 512 it did not).
+const ROWS_AT_ONCE: usize = 256;
+
+fn group_rows(batch_size: usize) -> usize {
+    batch_size * (ROWS_AT_ONCE / batch_size).max(1)
+}
+
+/// `(first row, rows, Keras batches done after it)` for each group of whole batches.
+fn batch_groups(n: i64, batch_size: usize) -> impl Iterator<Item = (i64, i64, usize)> {
+    batches(n, group_rows(batch_size)).map(move |(begin, len)| {
+        let end = (begin + len) as usize;
+        (begin, len, end.div_ceil(batch_size))
+    })
+}
+
 fn interrupted(what: &str, done: usize, steps: usize) -> Error {
     Error::Interrupted(format!(
         "{what} interrupted after batch {done}/{steps}; the model and the notebook's variables are kept"
@@ -54,16 +75,16 @@ impl Sequential {
         let mut bar = Progbar::new(steps, verbosity, Pace::FIRST);
         let _no_grad = tch::no_grad_guard();
         let watch = Watch::start();
-        let mut outputs = Vec::with_capacity(steps);
-        for (begin, len) in batches(n, options.batch_size) {
+        let mut outputs = Vec::new();
+        for (begin, len, done) in batch_groups(n, options.batch_size) {
             let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?)?;
             outputs.push(activation.apply(&z)?);
             if watch.requested() {
                 bar.abandon();
-                return Err(interrupted("predict", outputs.len(), steps));
+                return Err(interrupted("predict", done, steps));
             }
-            if bar.tick(outputs.len()) {
-                bar.update(outputs.len(), &[]);
+            if bar.tick(done) {
+                bar.update(done, &[]);
             }
         }
         // One copy to the host for the whole result.
@@ -118,28 +139,28 @@ impl Sequential {
         let mut seen = 0;
         let watch = Watch::start();
         let steps = batches(n, batch_size).count();
-        for (step, (begin, len)) in batches(n, batch_size).enumerate() {
+        let mut done = 0;
+        for (begin, len, done_after) in batch_groups(n, batch_size) {
             if watch.requested() {
                 if let Some(bar) = bar.as_deref_mut() {
                     bar.abandon();
                 }
-                return Err(interrupted("evaluate", step, steps));
+                return Err(interrupted("evaluate", done, steps));
             }
+            done = done_after;
             let lb = labels.narrow(begin, len)?;
             let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?)?;
             let loss = compiled.loss.compute(&z, activation, &lb.target)?;
-            // Keras weights each batch's mean loss by the batch's size.
+            // Keras weights each batch's mean loss by the batch's size; a group's mean
+            // weighted by the group's size is the same sum.
             let _ = loss_sum.f_add_(&loss.f_to_kind(Kind::Double)?.f_mul_scalar(len)?)?;
             let _ = correct.f_add_(&compiled.metric.correct(&activation.apply(&z)?, &lb.class)?)?;
             seen += len;
             if let Some(bar) = bar.as_deref_mut() {
-                if bar.tick(step + 1) {
+                if bar.tick(done) {
                     let loss = loss_sum.f_double_value(&[])? / seen as f64;
                     let accuracy = correct.f_int64_value(&[])? as f64 / seen as f64;
-                    bar.update(
-                        step + 1,
-                        &[("loss", loss), (compiled.metric.name(), accuracy)],
-                    );
+                    bar.update(done, &[("loss", loss), (compiled.metric.name(), accuracy)]);
                 }
             }
         }
