@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::numbers::gib;
 
 pub mod mkl;
+pub(crate) mod packed;
 pub use mkl::{mkl_kernels, mkl_summary, MklKernels};
 
 /// Outcome of trying to load libtorch's CUDA backend into this process.

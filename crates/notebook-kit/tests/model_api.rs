@@ -656,8 +656,9 @@ fn shared_model_definitions_describe_the_lesson_and_the_exercise() -> Result<()>
     Ok(())
 }
 
-/// `predict` and `evaluate` send several batches through the model at once: whatever the
-/// batch size, they give what the layers compute.
+/// `predict` and `evaluate` send several batches through the model at once and, on the CPU,
+/// multiply by kernels packed once per call: whatever the batch size, they give what the
+/// layers compute.
 #[test]
 fn inference_in_groups_of_batches_matches_the_layers() -> Result<()> {
     let _rng = rng_lock();

@@ -3,6 +3,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::activation::Activation;
+use crate::device::packed::PackedMatrix;
 use crate::error::Result;
 
 /// Keras's `Dense(units, activation=...)`. The kernel starts Glorot-uniform and the bias
@@ -71,6 +72,15 @@ impl DenseWeights {
     /// `no_grad`).
     pub fn pre_activation(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.bias.f_addmm(x, &self.kernel)?)
+    }
+
+    /// As [`DenseWeights::pre_activation`] with the kernel packed beforehand (no gradient);
+    /// falls back to the kernel itself for an input the packed one was not made for.
+    pub fn pre_activation_packed(&self, x: &Tensor, kernel: &PackedMatrix) -> Result<Tensor> {
+        match kernel.multiply(x)? {
+            Some(mut product) => Ok(product.f_add_(&self.bias)?),
+            None => self.pre_activation(x),
+        }
     }
 
     /// `(inputs, units)`.

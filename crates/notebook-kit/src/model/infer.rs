@@ -8,6 +8,7 @@ use super::options::{check_batch_size, Eval, Predict};
 use super::progbar::{Pace, Progbar};
 use super::train::batches;
 use super::Sequential;
+use crate::device::packed::PackedMatrix;
 use crate::error::{Error, Result};
 use crate::interrupt::Watch;
 
@@ -16,8 +17,8 @@ use crate::interrupt::Watch;
 /// product, so the grouping changes what is computed by float rounding at most; on the CPU it
 /// changes how often the weights are read from memory: for the lesson's model at batch 32
 /// the 37 MB first-layer kernel would be streamed 313 times per 10,000 images, at 256 rows
-/// 40 times (predict 0.80 s -> 0.53 s on the 2-core development VM, 2026-11-28; at 256 rows
-/// MKL still gave the same bits as at 32, at 512 it did not).
+/// 40 times (predict 0.79 s -> 0.535 s on the 2-core development VM, 2026-11-28; at 256
+/// rows MKL's ordinary product still gave the same bits as at 32).
 const ROWS_AT_ONCE: usize = 256;
 
 fn group_rows(batch_size: usize) -> usize {
@@ -39,6 +40,16 @@ fn interrupted(what: &str, done: usize, steps: usize) -> Error {
 }
 
 impl Sequential {
+    /// The kernels packed once for a call over `n` samples, where that saves work: with a
+    /// single group of rows MKL's ordinary product packs each kernel once anyway.
+    fn packed_kernels_for(&self, n: i64, batch_size: usize) -> Result<Vec<Option<PackedMatrix>>> {
+        let rows = group_rows(batch_size) as i64;
+        if n <= rows {
+            return Ok(Vec::new());
+        }
+        self.packed_kernels(rows)
+    }
+
     /// Loss and accuracy on `(x, y)`, Keras's `model.evaluate(x, y)`; prints Keras's line.
     pub fn evaluate(&self, x: &Tensor, y: &Tensor) -> Result<(f64, f64)> {
         self.evaluate_with(x, y, Eval::default())
@@ -75,9 +86,11 @@ impl Sequential {
         let mut bar = Progbar::new(steps, verbosity, Pace::FIRST);
         let _no_grad = tch::no_grad_guard();
         let watch = Watch::start();
+        let packed = self.packed_kernels_for(n, options.batch_size)?;
         let mut outputs = Vec::new();
         for (begin, len, done) in batch_groups(n, options.batch_size) {
-            let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?)?;
+            let (z, activation) =
+                self.forward_logits_packed(&x.f_narrow(0, begin, len)?, &packed)?;
             outputs.push(activation.apply(&z)?);
             if watch.requested() {
                 bar.abandon();
@@ -139,6 +152,7 @@ impl Sequential {
         let mut seen = 0;
         let watch = Watch::start();
         let steps = batches(n, batch_size).count();
+        let packed = self.packed_kernels_for(n, batch_size)?;
         let mut done = 0;
         for (begin, len, done_after) in batch_groups(n, batch_size) {
             if watch.requested() {
@@ -149,7 +163,8 @@ impl Sequential {
             }
             done = done_after;
             let lb = labels.narrow(begin, len)?;
-            let (z, activation) = self.forward_logits(&x.f_narrow(0, begin, len)?)?;
+            let (z, activation) =
+                self.forward_logits_packed(&x.f_narrow(0, begin, len)?, &packed)?;
             let loss = compiled.loss.compute(&z, activation, &lb.target)?;
             // Keras weights each batch's mean loss by the batch's size; a group's mean
             // weighted by the group's size is the same sum.

@@ -72,6 +72,7 @@ pub use summary::{Summary, SummaryRow};
 use dense::DenseWeights;
 use optimizer::OptimizerState;
 
+use crate::device::packed::PackedMatrix;
 use crate::error::{Error, Result};
 use crate::shape::{is_integer, Shape, TensorShape};
 
@@ -508,7 +509,22 @@ impl Sequential {
     /// Forward pass up to the last layer's pre-activation. Returns `(z, output
     /// activation)`; the loss takes `z` so that softmax can use the fused log-softmax.
     fn forward_logits(&self, x: &Tensor) -> Result<(Tensor, Activation)> {
+        self.forward_logits_packed(x, &[])
+    }
+
+    /// As [`Sequential::forward_logits`], with the i-th Dense layer's kernel taken from
+    /// `packed[i]` where there is one (see [`Sequential::packed_kernels`]).
+    fn forward_logits_packed(
+        &self,
+        x: &Tensor,
+        packed: &[Option<PackedMatrix>],
+    ) -> Result<(Tensor, Activation)> {
         let batch = x.size()[0];
+        let mut packed = packed.iter();
+        let mut pre_activation = |d: &DenseWeights, a: &Tensor| match packed.next() {
+            Some(Some(kernel)) => d.pre_activation_packed(a, kernel),
+            _ => d.pre_activation(a),
+        };
         let (last, hidden) = self
             .layers
             .split_last()
@@ -518,14 +534,28 @@ impl Sequential {
             a = match layer {
                 BuiltLayer::Flatten { output, .. } => a.f_reshape([batch, output[0]])?,
                 BuiltLayer::Dense { weights: d, .. } => {
-                    d.activation.apply(&d.pre_activation(&a)?)?
+                    d.activation.apply(&pre_activation(d, &a)?)?
                 }
             };
         }
         let d = last
             .dense()
             .ok_or_else(|| Error::invalid("the last layer must be a Dense layer"))?;
-        Ok((d.pre_activation(&a)?, d.activation))
+        Ok((pre_activation(d, &a)?, d.activation))
+    }
+
+    /// Each Dense kernel packed by MKL for products with up to `rows` rows, for the many
+    /// forward passes of one `predict` or `evaluate` call on the CPU; empty where MKL's
+    /// packed product is not available (other devices, a libtorch without MKL).
+    fn packed_kernels(&self, rows: i64) -> Result<Vec<Option<PackedMatrix>>> {
+        if self.device != Device::Cpu {
+            return Ok(Vec::new());
+        }
+        self.layers
+            .iter()
+            .filter_map(BuiltLayer::dense)
+            .map(|d| PackedMatrix::new(&d.kernel, rows))
+            .collect()
     }
 }
 
