@@ -51,11 +51,11 @@ pub(crate) fn step(
     let mut inputs = Vec::with_capacity(layers.len());
     let mut a = x.f_reshape([batch, -1])?;
     for d in hidden {
-        let z = d.pre_activation(&a)?;
+        let z = d.pre_activation_no_grad(&a)?;
         inputs.push(a);
         a = d.activation.apply(&z)?;
     }
-    let z = last.pre_activation(&a)?;
+    let z = last.pre_activation_no_grad(&a)?;
     inputs.push(a);
 
     // Loss head with autograd: dLoss/dz for the last layer's pre-activations.

@@ -51,6 +51,7 @@ mod flatten;
 mod fused;
 mod history;
 mod infer;
+mod inner_split;
 mod loss;
 mod optimizer;
 mod options;
@@ -509,22 +510,30 @@ impl Sequential {
     /// Forward pass up to the last layer's pre-activation. Returns `(z, output
     /// activation)`; the loss takes `z` so that softmax can use the fused log-softmax.
     fn forward_logits(&self, x: &Tensor) -> Result<(Tensor, Activation)> {
-        self.forward_logits_packed(x, &[])
+        self.forward_with(x, |d, a| d.pre_activation(a))
     }
 
-    /// As [`Sequential::forward_logits`], with the i-th Dense layer's kernel taken from
-    /// `packed[i]` where there is one (see [`Sequential::packed_kernels`]).
+    /// As [`Sequential::forward_logits`], under `no_grad` (`predict`, `evaluate`): the i-th
+    /// Dense layer's kernel is taken from `packed[i]` where there is one (see
+    /// [`Sequential::packed_kernels`]).
     fn forward_logits_packed(
         &self,
         x: &Tensor,
         packed: &[Option<PackedMatrix>],
     ) -> Result<(Tensor, Activation)> {
-        let batch = x.size()[0];
         let mut packed = packed.iter();
-        let mut pre_activation = |d: &DenseWeights, a: &Tensor| match packed.next() {
+        self.forward_with(x, |d, a| match packed.next() {
             Some(Some(kernel)) => d.pre_activation_packed(a, kernel),
-            _ => d.pre_activation(a),
-        };
+            _ => d.pre_activation_no_grad(a),
+        })
+    }
+
+    fn forward_with(
+        &self,
+        x: &Tensor,
+        mut pre_activation: impl FnMut(&DenseWeights, &Tensor) -> Result<Tensor>,
+    ) -> Result<(Tensor, Activation)> {
+        let batch = x.size()[0];
         let (last, hidden) = self
             .layers
             .split_last()
