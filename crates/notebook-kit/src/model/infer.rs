@@ -3,11 +3,12 @@
 
 use tch::{Device, Kind, Tensor};
 
+use super::activation::Activation;
 use super::loss::Labels;
 use super::options::{check_batch_size, Eval, Predict};
 use super::progbar::{Pace, Progbar};
 use super::train::batches;
-use super::Sequential;
+use super::{BuiltLayer, Sequential};
 use crate::device::packed::PackedMatrix;
 use crate::error::{Error, Result};
 use crate::interrupt::Watch;
@@ -40,14 +41,35 @@ fn interrupted(what: &str, done: usize, steps: usize) -> Error {
 }
 
 impl Sequential {
-    /// The kernels packed once for a call over `n` samples, where that saves work: with a
-    /// single group of rows MKL's ordinary product packs each kernel once anyway.
-    fn packed_kernels_for(&self, n: i64, batch_size: usize) -> Result<Vec<Option<PackedMatrix>>> {
+    /// Each Dense kernel packed by MKL once for a call over `n` samples, for products of up
+    /// to one group's rows; empty where that saves nothing (a single group: MKL's ordinary
+    /// product packs each kernel once anyway) or is not available (another device, a
+    /// libtorch without MKL).
+    fn packed_kernels(&self, n: i64, batch_size: usize) -> Result<Vec<Option<PackedMatrix>>> {
         let rows = group_rows(batch_size) as i64;
-        if n <= rows {
+        if n <= rows || self.device != Device::Cpu {
             return Ok(Vec::new());
         }
-        self.packed_kernels(rows)
+        self.layers
+            .iter()
+            .filter_map(BuiltLayer::dense)
+            .map(|d| PackedMatrix::new(&d.kernel, rows))
+            .collect()
+    }
+
+    /// As [`Sequential::forward_logits`], under `no_grad` (`predict`, `evaluate`): the i-th
+    /// Dense layer's kernel is taken from `packed[i]` where there is one (see
+    /// [`Sequential::packed_kernels`]).
+    fn forward_logits_packed(
+        &self,
+        x: &Tensor,
+        packed: &[Option<PackedMatrix>],
+    ) -> Result<(Tensor, Activation)> {
+        let mut packed = packed.iter();
+        self.forward_with(x, |d, a| match packed.next() {
+            Some(Some(kernel)) => d.pre_activation_packed(a, kernel),
+            _ => d.pre_activation_no_grad(a),
+        })
     }
 
     /// Loss and accuracy on `(x, y)`, Keras's `model.evaluate(x, y)`; prints Keras's line.
@@ -86,7 +108,7 @@ impl Sequential {
         let mut bar = Progbar::new(steps, verbosity, Pace::FIRST);
         let _no_grad = tch::no_grad_guard();
         let watch = Watch::start();
-        let packed = self.packed_kernels_for(n, options.batch_size)?;
+        let packed = self.packed_kernels(n, options.batch_size)?;
         let mut outputs = Vec::new();
         for (begin, len, done) in batch_groups(n, options.batch_size) {
             let (z, activation) =
@@ -152,7 +174,7 @@ impl Sequential {
         let mut seen = 0;
         let watch = Watch::start();
         let steps = batches(n, batch_size).count();
-        let packed = self.packed_kernels_for(n, batch_size)?;
+        let packed = self.packed_kernels(n, batch_size)?;
         let mut done = 0;
         for (begin, len, done_after) in batch_groups(n, batch_size) {
             if watch.requested() {

@@ -73,7 +73,6 @@ pub use summary::{Summary, SummaryRow};
 use dense::DenseWeights;
 use optimizer::OptimizerState;
 
-use crate::device::packed::PackedMatrix;
 use crate::error::{Error, Result};
 use crate::shape::{is_integer, Shape, TensorShape};
 
@@ -513,21 +512,6 @@ impl Sequential {
         self.forward_with(x, |d, a| d.pre_activation(a))
     }
 
-    /// As [`Sequential::forward_logits`], under `no_grad` (`predict`, `evaluate`): the i-th
-    /// Dense layer's kernel is taken from `packed[i]` where there is one (see
-    /// [`Sequential::packed_kernels`]).
-    fn forward_logits_packed(
-        &self,
-        x: &Tensor,
-        packed: &[Option<PackedMatrix>],
-    ) -> Result<(Tensor, Activation)> {
-        let mut packed = packed.iter();
-        self.forward_with(x, |d, a| match packed.next() {
-            Some(Some(kernel)) => d.pre_activation_packed(a, kernel),
-            _ => d.pre_activation_no_grad(a),
-        })
-    }
-
     fn forward_with(
         &self,
         x: &Tensor,
@@ -551,20 +535,6 @@ impl Sequential {
             .dense()
             .ok_or_else(|| Error::invalid("the last layer must be a Dense layer"))?;
         Ok((pre_activation(d, &a)?, d.activation))
-    }
-
-    /// Each Dense kernel packed by MKL for products with up to `rows` rows, for the many
-    /// forward passes of one `predict` or `evaluate` call on the CPU; empty where MKL's
-    /// packed product is not available (other devices, a libtorch without MKL).
-    fn packed_kernels(&self, rows: i64) -> Result<Vec<Option<PackedMatrix>>> {
-        if self.device != Device::Cpu {
-            return Ok(Vec::new());
-        }
-        self.layers
-            .iter()
-            .filter_map(BuiltLayer::dense)
-            .map(|d| PackedMatrix::new(&d.kernel, rows))
-            .collect()
     }
 }
 
