@@ -23,33 +23,34 @@ const NO_TRANS: c_int = 111;
 const PACKED: c_int = 151;
 const B_MATRIX: c_int = 162;
 
-type PackGetSize = unsafe extern "C" fn(c_int, c_int, c_int, c_int) -> usize;
+// The parameters as MKL's reference names them.
+type PackGetSize = unsafe extern "C" fn(identifier: c_int, m: c_int, n: c_int, k: c_int) -> usize;
 type Pack = unsafe extern "C" fn(
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    f32,
-    *const f32,
-    c_int,
-    *mut f32,
+    layout: c_int,
+    identifier: c_int,
+    trans: c_int,
+    m: c_int,
+    n: c_int,
+    k: c_int,
+    alpha: f32,
+    src: *const f32,
+    ld: c_int,
+    dest: *mut f32,
 );
 type Compute = unsafe extern "C" fn(
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    *const f32,
-    c_int,
-    *const f32,
-    c_int,
-    f32,
-    *mut f32,
-    c_int,
+    layout: c_int,
+    transa: c_int,
+    transb: c_int,
+    m: c_int,
+    n: c_int,
+    k: c_int,
+    a: *const f32,
+    lda: c_int,
+    b: *const f32,
+    ldb: c_int,
+    beta: f32,
+    c: *mut f32,
+    ldc: c_int,
 );
 
 struct Routines {
