@@ -46,21 +46,18 @@ impl InnerSplit {
             return Ok(None);
         };
         let key = (x.size()[0], parts);
-        let known = self
-            .checked
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&key)
-            .copied();
-        let same_bits = match known {
-            Some(same) => same,
-            None => {
-                let same = gives_mkls_bits(kernel, key.0, parts)?;
-                self.checked
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .insert(key, same);
-                same
+        let same_bits = {
+            let mut checked = self
+                .checked
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match checked.get(&key) {
+                Some(&same) => same,
+                None => {
+                    let same = gives_mkls_bits(kernel, key.0, parts)?;
+                    checked.insert(key, same);
+                    same
+                }
             }
         };
         if !same_bits {
