@@ -97,24 +97,29 @@ fetch_evcxr_crates() {
     return $rc
 }
 
-# Unpacks evcxr_jupyter and the evcxr it locks into $1 and applies patches/evcxr there.
-# Prints why on stdout and fails when that is not possible.
+# Unpacks crate $2 at version $3 into $1/$2 (downloading it first if cargo has not yet).
+unpack_crate() {
+    local build=$1 name=$2 version=$3 crate
+    crate=$(cached_crate "$name" "$version") || {
+        fetch_evcxr_crates >&2 || true
+        crate=$(cached_crate "$name" "$version")
+    } || { echo "cargo could not download $name $version"; return 1; }
+    rm -rf "${build:?}/$name"
+    mkdir -p "$build/$name"
+    tar -xzf "$crate" -C "$build/$name" --strip-components=1 || { echo "could not unpack $crate"; return 1; }
+}
+
+# Unpacks evcxr_jupyter and the evcxr and zeromq it locks into $1 and applies patches/evcxr
+# there. Prints why on stdout and fails when that is not possible.
 prepare_patched_evcxr() {
-    local build=$1 jupyter_crate evcxr_crate evcxr_version p
+    local build=$1 name version p
     command -v patch >/dev/null || { echo "the patch tool is missing (Debian: apt-get install patch)"; return 1; }
-    jupyter_crate=$(cached_crate evcxr_jupyter "$EVCXR_VERSION") || {
-        fetch_evcxr_crates >&2 || true
-        jupyter_crate=$(cached_crate evcxr_jupyter "$EVCXR_VERSION")
-    } || { echo "cargo could not download evcxr_jupyter $EVCXR_VERSION"; return 1; }
-    rm -rf "$build/evcxr" "$build/evcxr_jupyter"
-    mkdir -p "$build/evcxr" "$build/evcxr_jupyter"
-    tar -xzf "$jupyter_crate" -C "$build/evcxr_jupyter" --strip-components=1 || { echo "could not unpack $jupyter_crate"; return 1; }
-    evcxr_version=$(sed -n '/^name = "evcxr"$/{n;s/^version = "\(.*\)"$/\1/p;}' "$build/evcxr_jupyter/Cargo.lock")
-    evcxr_crate=$(cached_crate evcxr "$evcxr_version") || {
-        fetch_evcxr_crates >&2 || true
-        evcxr_crate=$(cached_crate evcxr "$evcxr_version")
-    } || { echo "cargo could not download evcxr $evcxr_version"; return 1; }
-    tar -xzf "$evcxr_crate" -C "$build/evcxr" --strip-components=1 || { echo "could not unpack $evcxr_crate"; return 1; }
+    unpack_crate "$build" evcxr_jupyter "$EVCXR_VERSION" || return 1
+    for name in evcxr zeromq; do
+        version=$(sed -n "/^name = \"$name\"\$/{n;s/^version = \"\(.*\)\"\$/\1/p;}" "$build/evcxr_jupyter/Cargo.lock")
+        [ -n "$version" ] || { echo "evcxr_jupyter $EVCXR_VERSION does not lock $name"; return 1; }
+        unpack_crate "$build" "$name" "$version" || return 1
+    done
     # Dry runs first, so that a patch that fails leaves nothing half-applied.
     for p in "$EVCXR_PATCHES"/*.patch; do
         patch -d "$build" -p1 --dry-run -s -f < "$p" >/dev/null 2>&1 \
