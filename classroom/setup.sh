@@ -212,12 +212,14 @@ setup_data() {
 }
 
 # The evcxr_jupyter binary does not depend on where it is installed: copy a single-user
-# build when there is one (kernel-setup.sh then finds it and skips its 7-12 min build).
+# build when there is one (kernel-setup.sh then finds it and skips its 7-12 min build). Its
+# stamp names the version and the patch's hash, so a build with an older patch is replaced.
 reuse_evcxr() {
-    local version
+    local version stamp=.notebook-kit-stamp
     version=$(sed -n 's/^EVCXR_VERSION=//p' "$PREFIX/src/kernel-setup.sh")
-    grep -q "evcxr_jupyter $version " "$NK/evcxr/.crates.toml" 2>/dev/null && return
-    if [ -x "$REUSE/evcxr/bin/evcxr_jupyter" ] && grep -q "evcxr_jupyter $version " "$REUSE/evcxr/.crates.toml" 2>/dev/null; then
+    [ -f "$REUSE/evcxr/$stamp" ] || return 0
+    cmp -s "$REUSE/evcxr/$stamp" "$NK/evcxr/$stamp" && return
+    if [ -x "$REUSE/evcxr/bin/evcxr_jupyter" ] && grep -q "^evcxr_jupyter $version " "$REUSE/evcxr/$stamp"; then
         say "Copying evcxr_jupyter $version from $REUSE/evcxr"
         mkdir -p "$NK"
         rm -rf "$NK/evcxr"
