@@ -97,11 +97,17 @@ fetch_evcxr_crates() {
     return $rc
 }
 
-# Unpacks crate $2 at version $3 into $1/$2 (downloading it first if cargo has not yet).
+# Unpacks crate $2 at version $3 into $1/$2 (downloading it first if cargo has not yet). Once
+# evcxr_jupyter is unpacked, its own Cargo.lock says what to download: a fresh resolution
+# could pick a newer zeromq than the one it locks.
 unpack_crate() {
     local build=$1 name=$2 version=$3 crate
     crate=$(cached_crate "$name" "$version") || {
-        fetch_evcxr_crates >&2 || true
+        if [ -f "$build/evcxr_jupyter/Cargo.lock" ]; then
+            (cd "$build/evcxr_jupyter" && PATH=$CARGO_BIN:$PATH cargo fetch --locked -q) >&2 || true
+        else
+            fetch_evcxr_crates >&2 || true
+        fi
         crate=$(cached_crate "$name" "$version")
     } || { echo "cargo could not download $name $version"; return 1; }
     rm -rf "${build:?}/$name"
