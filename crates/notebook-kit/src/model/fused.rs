@@ -10,14 +10,15 @@
 //! `W -= lr * x^T dZ` is one `addmm_` into `W` itself, if the small `dZ` is scaled by
 //! `-lr` first (`addmm_` here has no alpha). The forward pass skips autograd's bookkeeping.
 //!
-//! Autograd is still used for the loss head (`[batch, units]`, tiny), so every loss and
-//! output activation works unchanged. Hidden activations must be elementwise (their
-//! derivative is applied with the same kernels autograd uses).
+//! The loss head (`[batch, units]`, tiny) has closed forms for sigmoid and softmax outputs
+//! and uses autograd for any other (`loss_head.rs`). Hidden activations must be elementwise
+//! (their derivative is applied with the same kernels autograd uses).
 
 use tch::Tensor;
 
 use super::dense::DenseWeights;
 use super::loss::{Labels, LossSpec};
+use super::loss_head::{self, Head};
 use super::optimizer::OptimizerState;
 use crate::error::{Error, Result};
 
@@ -58,18 +59,12 @@ pub(crate) fn step(
     let z = last.pre_activation_no_grad(&a)?;
     inputs.push(a);
 
-    // Loss head with autograd: dLoss/dz for the last layer's pre-activations.
-    let (loss_value, mut dz) = tch::with_grad(|| -> Result<(Tensor, Tensor)> {
-        let z = z.f_detach()?.f_set_requires_grad(true)?;
-        let value = loss.compute(&z, last.activation, &labels.target)?;
-        let grads = Tensor::f_run_backward(&[&value], &[&z], false, false)?;
-        let dz = grads
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::invalid("internal: no gradient for the loss head"))?;
-        Ok((value.f_detach()?, dz))
-    })?;
-    let output = last.activation.apply(&z)?;
+    // dLoss/dz for the last layer's pre-activations (`loss_head.rs`).
+    let Head {
+        loss: loss_value,
+        mut dz,
+        output,
+    } = loss_head::head(loss, &z, last.activation, &labels.target)?;
 
     // Backward and update, last layer first. Each layer's input gradient is taken from its
     // kernel before the kernel changes, exactly as autograd would.

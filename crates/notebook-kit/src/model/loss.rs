@@ -10,7 +10,7 @@ use crate::shape::{is_integer, TensorShape};
 
 /// Keras clips probabilities to `[EPSILON, 1 - EPSILON]` before taking logs
 /// (`keras.backend.epsilon()`).
-const EPSILON: f64 = 1e-7;
+pub(crate) const EPSILON: f64 = 1e-7;
 
 /// The `loss=` of `compile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,9 +162,7 @@ impl LossSpec {
         activation: Activation,
         target: &Tensor,
     ) -> Result<Tensor> {
-        let from_logits = activation == Activation::Softmax
-            || (self.rule == ProbabilityRule::AsInTodaysKeras && activation == Activation::Sigmoid);
-        let log_p = match from_logits {
+        let log_p = match self.reads_logits(activation) {
             true => z.f_log_softmax(-1, None)?,
             false => {
                 let p = activation.apply(z)?;
@@ -180,9 +178,24 @@ impl LossSpec {
                 }
             }
         };
+        self.mean_of_log_probabilities(&log_p, target)
+    }
+
+    /// Does this loss read `activation`'s output through its pre-activation (log-softmax)?
+    pub(crate) fn reads_logits(self, activation: Activation) -> bool {
+        activation == Activation::Softmax
+            || (self.rule == ProbabilityRule::AsInTodaysKeras && activation == Activation::Sigmoid)
+    }
+
+    /// The batch's mean loss from the log-probabilities `log_p` the loss's rule gave.
+    pub(crate) fn mean_of_log_probabilities(
+        self,
+        log_p: &Tensor,
+        target: &Tensor,
+    ) -> Result<Tensor> {
         let per_sample = match self.loss {
             Loss::CategoricalCrossentropy => {
-                target.f_mul(&log_p)?.f_sum_dim_intlist(-1, false, None)?
+                target.f_mul(log_p)?.f_sum_dim_intlist(-1, false, None)?
             }
             Loss::SparseCategoricalCrossentropy => log_p
                 .f_gather(1, &target.f_unsqueeze(1)?, false)?
