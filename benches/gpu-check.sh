@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: gpu-bench on the CPU and on CUDA, 1 and 10 epochs, on a machine with an
-# NVIDIA GPU but no Rust toolchain and no network. Under 5 minutes.
+# NVIDIA GPU but no Rust toolchain and no network. Under 5 minutes; then, time permitting,
+# one CUDA epoch on the autograd path and one at batch 512, to show where a step's time goes.
 #
 # Two steps:
 #
@@ -103,6 +104,18 @@ if [[ -x "$torch_python" && $((SECONDS - started)) -lt 200 ]]; then
     echo "== PyTorch reference on cuda (benches/pytorch_lesson.py)"
     timeout 60 "$torch_python" "$here/pytorch_lesson.py" --data "$data" --device cuda --epochs "$epochs" \
         ${limit_args[@]+"${limit_args[@]}"} | tee "$out/pytorch-cuda.jsonl" || echo "(PyTorch reference failed or timed out)"
+fi
+
+# Where a batch-32 GPU step's time goes: the same epoch on autograd's step (more, smaller
+# operations) and at batch 512 (a sixteenth of the steps). If batch 32 is bound by launching
+# operations rather than by the GPU's arithmetic, the autograd path is clearly slower and
+# batch 512 many times faster per sample.
+if [[ "$status" == 0 && $((SECONDS - started)) -lt 240 ]]; then
+    echo "== gpu-bench on cuda, 1 epoch: autograd path, then batch 512"
+    NOTEBOOK_KIT_FUSED=0 timeout 60 "$bin" --data "$data" --devices cuda --epochs 1 --gemm-size 0 \
+        ${limit_args[@]+"${limit_args[@]}"} --json "$out/gpu-check-autograd.json" || echo "(autograd run failed)"
+    timeout 60 "$bin" --data "$data" --devices cuda --epochs 1 --gemm-size 0 --batch-size 512 \
+        ${limit_args[@]+"${limit_args[@]}"} --json "$out/gpu-check-b512.json" || echo "(batch 512 run failed)"
 fi
 
 echo "== done in $((SECONDS - started)) s; gpu-bench exit status $status; files in $out"
