@@ -125,7 +125,7 @@ impl Sequential {
             }
             false => None,
         };
-        let mut tally = Tally::new(epoch, steps, self.device)?;
+        let mut tally = Tally::new(epoch, steps);
         let mut last_read = Instant::now();
         for (step, (begin, len)) in batches(n, options.batch_size).enumerate() {
             let (xb, lb) = match &order {
@@ -139,7 +139,7 @@ impl Sequential {
                 TrainingPath::Fused => self.fused_step(&xb, &lb)?,
                 TrainingPath::Autograd => self.autograd_step(&xb, &lb)?,
             };
-            tally.record(step, len, &loss, &metric.correct(&output, &lb.class)?)?;
+            tally.record(len, loss, metric.hits(&output, &lb.class)?);
             if watch.requested() {
                 bar.abandon();
                 return Err(Error::Interrupted(format!(
@@ -152,14 +152,14 @@ impl Sequential {
 
             let show = bar.tick(step + 1);
             if show || last_read.elapsed() >= NAN_CHECK_INTERVAL {
-                let (loss, accuracy) = tally.read(step + 1)?;
+                let (loss, accuracy) = tally.read()?;
                 if show {
                     bar.update(step + 1, &[("loss", loss), (metric.name(), accuracy)]);
                 }
                 last_read = Instant::now();
             }
         }
-        let (loss, accuracy) = tally.read(steps)?;
+        let (loss, accuracy) = tally.read()?;
         crate::device::synchronize_device(self.device);
         Ok(EpochResult {
             loss,
@@ -195,15 +195,18 @@ impl Sequential {
     }
 }
 
-/// Per-step loss and correct counts of one epoch, kept on the device until read.
+/// Per-step losses and hits of one epoch, kept on the device until read.
 ///
-/// Reading copies only the steps not read before, so an epoch costs a handful of small
-/// transfers, and the first step with a NaN or infinite loss can still be named exactly.
+/// A step only hands over its loss and its per-sample hits, with no copy or sum of its own
+/// (on a GPU every operation is a launch); reading joins the steps not read before in one
+/// operation each and copies them over, so an epoch costs a handful of small transfers, and
+/// the first step with a NaN or infinite loss can still be named exactly.
 struct Tally {
     epoch: usize,
     steps: usize,
-    losses: Tensor,
-    correct: Tensor,
+    /// Not read yet: each step's mean loss (a scalar) and hits (`bool [batch]`).
+    losses: Vec<Tensor>,
+    hits: Vec<Tensor>,
     batch_sizes: Vec<i64>,
     read_upto: usize,
     loss_sum: f64,
@@ -212,53 +215,36 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(epoch: usize, steps: usize, device: Device) -> Result<Self> {
-        Ok(Tally {
+    fn new(epoch: usize, steps: usize) -> Self {
+        Tally {
             epoch,
             steps,
-            losses: Tensor::f_zeros([steps as i64], (Kind::Float, device))?,
-            correct: Tensor::f_zeros([steps as i64], (Kind::Int64, device))?,
+            losses: Vec::new(),
+            hits: Vec::new(),
             batch_sizes: Vec::with_capacity(steps),
             read_upto: 0,
             loss_sum: 0.0,
             correct_sum: 0,
             samples: 0,
-        })
+        }
     }
 
-    fn record(
-        &mut self,
-        step: usize,
-        batch_size: i64,
-        loss: &Tensor,
-        correct: &Tensor,
-    ) -> Result<()> {
-        let step = step as i64;
-        self.losses
-            .f_narrow(0, step, 1)?
-            .f_copy_(&loss.f_reshape([1])?)?;
-        self.correct
-            .f_narrow(0, step, 1)?
-            .f_copy_(&correct.f_reshape([1])?)?;
+    fn record(&mut self, batch_size: i64, loss: Tensor, hits: Tensor) {
+        self.losses.push(loss);
+        self.hits.push(hits);
         self.batch_sizes.push(batch_size);
-        Ok(())
     }
 
-    /// Running mean loss and accuracy over steps `0..upto`. Fails on a non-finite loss.
-    fn read(&mut self, upto: usize) -> Result<(f64, f64)> {
-        if upto > self.read_upto {
-            let (from, count) = (self.read_upto as i64, (upto - self.read_upto) as i64);
-            let losses = self
-                .losses
-                .f_narrow(0, from, count)?
-                .f_to_device(Device::Cpu)?;
-            let correct = self
-                .correct
-                .f_narrow(0, from, count)?
-                .f_to_device(Device::Cpu)?;
-            let losses = Vec::<f32>::try_from(&losses)?;
-            let correct = Vec::<i64>::try_from(&correct)?;
-            for (i, (&loss, &hits)) in losses.iter().zip(&correct).enumerate() {
+    /// Running mean loss and accuracy over the steps recorded so far. Fails on a
+    /// non-finite loss.
+    fn read(&mut self) -> Result<(f64, f64)> {
+        if !self.losses.is_empty() {
+            let losses = Tensor::f_stack(&self.losses, 0)?.f_to_device(Device::Cpu)?;
+            let losses = Vec::<f32>::try_from(&losses.f_to_kind(Kind::Float)?)?;
+            let correct = Tensor::f_cat(&self.hits, 0)?
+                .f_sum(Kind::Int64)?
+                .f_int64_value(&[])?;
+            for (i, &loss) in losses.iter().enumerate() {
                 let step = self.read_upto + i;
                 if !loss.is_finite() {
                     return Err(Error::NonFinite(format!(
@@ -271,10 +257,12 @@ impl Tally {
                 }
                 let size = self.batch_sizes[step];
                 self.loss_sum += f64::from(loss) * size as f64;
-                self.correct_sum += hits;
                 self.samples += size;
             }
-            self.read_upto = upto;
+            self.correct_sum += correct;
+            self.read_upto += losses.len();
+            self.losses.clear();
+            self.hits.clear();
         }
         let samples = self.samples.max(1) as f64;
         Ok((self.loss_sum / samples, self.correct_sum as f64 / samples))
