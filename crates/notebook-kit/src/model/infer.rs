@@ -191,7 +191,11 @@ impl Sequential {
             // Keras weights each batch's mean loss by the batch's size; a group's mean
             // weighted by the group's size is the same sum.
             let _ = loss_sum.f_add_(&loss.f_to_kind(Kind::Double)?.f_mul_scalar(len)?)?;
-            let _ = correct.f_add_(&compiled.metric.correct(&activation.apply(&z)?, &lb.class)?)?;
+            let _ = correct.f_add_(
+                &compiled
+                    .metric
+                    .correct(&activation.apply(&z)?, lb.class())?,
+            )?;
             seen += len;
             if let Some(bar) = bar.as_deref_mut() {
                 if bar.tick(done) {

@@ -54,7 +54,10 @@ impl Loss {
                 }
                 let target = y.f_to_device_(device, Kind::Float, false, false)?;
                 let class = target.f_argmax(-1, false)?;
-                Ok(Labels { target, class })
+                Ok(Labels {
+                    target,
+                    class: Some(class),
+                })
             }
             Loss::SparseCategoricalCrossentropy => {
                 let dims = y.size();
@@ -89,8 +92,8 @@ impl Loss {
                     }
                 }
                 Ok(Labels {
-                    target: class.shallow_clone(),
-                    class,
+                    target: class,
+                    class: None,
                 })
             }
         }
@@ -214,21 +217,34 @@ impl fmt::Display for Loss {
 /// Labels on the training device: what the loss consumes, and the class of each sample.
 pub(crate) struct Labels {
     pub target: Tensor,
-    pub class: Tensor,
+    /// `None` where the target is the class itself (sparse labels): a batch then gathers
+    /// one tensor, not the same one twice.
+    class: Option<Tensor>,
 }
 
 impl Labels {
+    /// The class number of each sample (`i64 [n]`), for the accuracy metric.
+    pub fn class(&self) -> &Tensor {
+        self.class.as_ref().unwrap_or(&self.target)
+    }
+
     pub fn rows(&self, index: &Tensor) -> Result<Labels> {
         Ok(Labels {
             target: self.target.f_index_select(0, index)?,
-            class: self.class.f_index_select(0, index)?,
+            class: match &self.class {
+                Some(class) => Some(class.f_index_select(0, index)?),
+                None => None,
+            },
         })
     }
 
     pub fn narrow(&self, start: i64, len: i64) -> Result<Labels> {
         Ok(Labels {
             target: self.target.f_narrow(0, start, len)?,
-            class: self.class.f_narrow(0, start, len)?,
+            class: match &self.class {
+                Some(class) => Some(class.f_narrow(0, start, len)?),
+                None => None,
+            },
         })
     }
 }

@@ -101,7 +101,9 @@ impl Sequential {
                  the inputs for NaN or infinity"
             )));
         }
-        let correct = metric.correct(&output, &labels.class)?.f_int64_value(&[])?;
+        let correct = metric
+            .correct(&output, labels.class())?
+            .f_int64_value(&[])?;
         Ok((loss, correct as f64 / x.size()[0] as f64))
     }
 
@@ -139,7 +141,7 @@ impl Sequential {
                 TrainingPath::Fused => self.fused_step(&xb, &lb)?,
                 TrainingPath::Autograd => self.autograd_step(&xb, &lb)?,
             };
-            tally.record(len, loss, metric.hits(&output, &lb.class)?);
+            tally.record(len, loss, metric.hits(&output, lb.class())?);
             if watch.requested() {
                 bar.abandon();
                 return Err(Error::Interrupted(format!(
