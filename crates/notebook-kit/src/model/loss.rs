@@ -231,20 +231,22 @@ impl Labels {
     pub fn rows(&self, index: &Tensor) -> Result<Labels> {
         Ok(Labels {
             target: self.target.f_index_select(0, index)?,
-            class: match &self.class {
-                Some(class) => Some(class.f_index_select(0, index)?),
-                None => None,
-            },
+            class: self
+                .class
+                .as_ref()
+                .map(|class| class.f_index_select(0, index))
+                .transpose()?,
         })
     }
 
     pub fn narrow(&self, start: i64, len: i64) -> Result<Labels> {
         Ok(Labels {
             target: self.target.f_narrow(0, start, len)?,
-            class: match &self.class {
-                Some(class) => Some(class.f_narrow(0, start, len)?),
-                None => None,
-            },
+            class: self
+                .class
+                .as_ref()
+                .map(|class| class.f_narrow(0, start, len))
+                .transpose()?,
         })
     }
 }
