@@ -76,14 +76,26 @@ impl Case {
 
     /// notebook-kit's loss at each of the first `steps` steps (before each step's update),
     /// from the case's weights, with `loss` and on the fused or the autograd path.
+    #[allow(dead_code)] // the device tests use `losses_on`
     pub fn losses(&self, loss: LossSpec, steps: usize, fused: bool) -> Result<Vec<f64>> {
+        self.losses_on(Device::Cpu, loss, steps, fused)
+    }
+
+    /// As [`Case::losses`], with the model on `device`.
+    pub fn losses_on(
+        &self,
+        device: Device,
+        loss: LossSpec,
+        steps: usize,
+        fused: bool,
+    ) -> Result<Vec<f64>> {
         let mut builder = Sequential::new().add(Flatten::new(&self.input_shape));
         for &units in &self.hidden {
             builder = builder.add(Dense::new(units, Relu));
         }
         let mut model = builder
             .add(Dense::new(self.output_units, Sigmoid))
-            .build(Device::Cpu)?;
+            .build(device)?;
         model.compile(Sgd::new(self.learning_rate), loss, Accuracy)?;
         model.set_weights(&self.weights)?;
         model.set_fused(fused);
