@@ -1,43 +1,74 @@
 #!/usr/bin/env bash
-# The GPU check: gpu-bench on the CPU and on CUDA, 1 and 10 epochs, on a machine with an
-# NVIDIA GPU but no Rust toolchain and no network. Under 5 minutes; then, time permitting,
-# one CUDA epoch on the autograd path and one at batch 512, to show where a step's time goes.
+# The GPU check: gpu-bench on the CPU and on CUDA, 1 and 10 epochs, then the kit's tests on
+# CUDA, on a machine with an NVIDIA GPU but no Rust toolchain and no network; then, time
+# permitting, a step's fixed cost on the GPU, PyTorch on the same GPU, and one CUDA epoch on
+# the autograd path and one at batch 512, to show where a step's time goes.
 #
 # Two steps:
 #
-# 1. Here, on the build machine (after `cargo build --release -p gpu-bench`):
+# 1. Here, on the build machine:
 #        benches/gpu-check.sh --prepare [CIFAR_DIR] [RECORDS_PER_FILE]
-#    writes benches/gpu-kit/ (git-ignored, ~42 MB): a stripped copy of
-#    target/release/gpu-bench (5 MB instead of ~90 MB of debug line tables) and a CIFAR-10
-#    slice, the first RECORDS_PER_FILE (default 2000) records of each batch file, i.e.
-#    10,000 training samples in the same binary format.
+#    builds (release) gpu-bench, the example step_overhead and the test programs
+#    model_devices (notebook-kit) and cuda_in_cdylib (cdylib-probe), so that nothing stale
+#    is carried, and writes benches/gpu-kit/ (git-ignored, under the 64 MiB carry limit):
+#    stripped copies of them (libcdylib_probe.so beside cuda_in_cdylib, where that test
+#    looks for it), the test fixtures, and a CIFAR-10 slice: the first RECORDS_PER_FILE
+#    (default 2000) records of each batch file, i.e. 10,000 training samples in the same
+#    binary format.
 #
-# 2. On the GPU machine, with benches/gpu-kit/ copied beside this script:
+# 2. On the GPU machine, with benches/gpu-kit/ carried beside this script:
 #        bash benches/gpu-check.sh [DATA_DIR]
 #    DATA_DIR defaults to benches/gpu-kit/cifar-10-batches-bin; if that is missing too,
 #    random CIFAR-shaped data are generated (speed does not depend on pixel values; loss
 #    and accuracy then mean nothing). A full CIFAR-10 folder works as well.
-#    Results: the table on stdout, plus gpu-check.json and gpu-check.png in $OUT (or
-#    /tmp/gpu-check). Exit status: gpu-bench's (0 = both devices ran; 2 = CUDA missing).
+#    Results: the table on stdout, plus gpu-check.json, gpu-check.png and test-*.txt in $OUT
+#    (or /tmp/gpu-check). The tests run with NOTEBOOK_KIT_EXPECT_CUDA=1, so a missing GPU
+#    fails them. Exit status: 0 = both devices ran and the tests passed; 2 = CUDA missing;
+#    3 = CUDA ran but a test failed; 1 = the kit is incomplete.
 #
 # Environment (GPU machine): TORCH_LIB (default: the PyTorch 2.11.0+cu130 venv at
 # /opt/torch/.venv), TORCH_PYTHON (its python, for the PyTorch cross-check and the random
 # data), LIMIT (training samples, default 10000; 0 = all), EPOCHS (default 1,10).
+# A run takes 3-5 minutes plus the machine's start; every part has its own time limit, and
+# the optional parts start only while the whole is under 5 minutes: give it 480 s.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 kit="$here/gpu-kit"
 cifar_files=(data_batch_1.bin data_batch_2.bin data_batch_3.bin data_batch_4.bin data_batch_5.bin test_batch.bin)
 
+# Path of the test program cargo builds for `cargo test --release --no-run ARGS`.
+test_program() {
+    cargo test --release --locked --no-run --message-format=json "$@" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["profile"]["test"] and m.get("executable"):
+        print(m["executable"])' | tail -n 1
+}
+
 if [[ "${1:-}" == "--prepare" ]]; then
     src="${2:-${CIFAR10_DIR:-${NOTEBOOK_KIT_DATA:+$NOTEBOOK_KIT_DATA/cifar-10-batches-bin}}}"
     records="${3:-2000}"
-    bin="$here/../target/release/gpu-bench"
-    [[ -x "$bin" ]] || { echo "gpu-check: build first: cargo build --release -p gpu-bench" >&2; exit 1; }
     [[ -n "$src" && -f "$src/data_batch_1.bin" ]] || {
         echo "gpu-check: give the CIFAR-10 folder: --prepare DIR (or set CIFAR10_DIR / NOTEBOOK_KIT_DATA)" >&2; exit 1; }
-    mkdir -p "$kit/cifar-10-batches-bin"
-    strip -o "$kit/gpu-bench" "$bin"
+    cd "$here/.."
+    eval "$(./kernel-setup.sh --env)"
+    echo "== building (release): gpu-bench, step_overhead, the device tests"
+    cargo build --release --locked -p gpu-bench
+    cargo build --release --locked -p notebook-kit --example step_overhead
+    model_devices="$(test_program -p notebook-kit --test model_devices)"
+    cuda_in_cdylib="$(test_program -p cdylib-probe --test cuda_in_cdylib)"
+    [[ -x "$model_devices" && -x "$cuda_in_cdylib" ]] || {
+        echo "gpu-check: cargo did not name the test programs ('$model_devices', '$cuda_in_cdylib')" >&2; exit 1; }
+    rm -rf "$kit"
+    mkdir -p "$kit/cifar-10-batches-bin" "$kit/tests" "$kit/fixtures"
+    strip -o "$kit/gpu-bench" target/release/gpu-bench
+    strip -o "$kit/step_overhead" target/release/examples/step_overhead
+    strip -o "$kit/tests/model_devices" "$model_devices"
+    strip -o "$kit/tests/cuda_in_cdylib" "$cuda_in_cdylib"
+    strip -o "$kit/tests/libcdylib_probe.so" "$(dirname "$cuda_in_cdylib")/libcdylib_probe.so"
+    cp -r crates/notebook-kit/tests/fixtures/. "$kit/fixtures/"
     for f in "${cifar_files[@]}"; do
         head -c $((records * 3073)) "$src/$f" > "$kit/cifar-10-batches-bin/$f"
     done
@@ -47,7 +78,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
         echo "gpu-check: warning: gpu-bench does not link libtorch_cuda.so; CUDA will read as unavailable" >&2
     fi
     du -sh "$kit"
-    echo "now run on the GPU machine: bash benches/gpu-check.sh   (carry benches/gpu-kit)"
+    echo "now run on the GPU machine: bash benches/gpu-check.sh   (carry benches/gpu-kit; timeout 480 s)"
     exit 0
 fi
 
@@ -99,8 +130,37 @@ status=0
 timeout 240 "$bin" --data "$data" --devices cpu,cuda --epochs "$epochs" --repeat 1 ${limit_args[@]+"${limit_args[@]}"} \
     --json "$out/gpu-check.json" --chart "$out/gpu-check.png" || status=$?
 
+# The kit's own tests on this GPU: training, inference and Keras parity against references
+# (tests/model_devices.rs), and CUDA seen from a library loaded as evcxr loads a cell.
+tests_failed=0
+if [[ "$status" != 2 ]]; then
+    for t in model_devices cuda_in_cdylib; do
+        if [[ ! -x "$kit/tests/$t" ]]; then
+            echo "gpu-check: $kit/tests/$t is missing (run --prepare again)" >&2; tests_failed=1; continue
+        fi
+        echo "== test $t (NOTEBOOK_KIT_EXPECT_CUDA=1), output in $out/test-$t.txt"
+        if NOTEBOOK_KIT_EXPECT_CUDA=1 NOTEBOOK_KIT_TEST_FIXTURES="$kit/fixtures" timeout 180 \
+            "$kit/tests/$t" --test-threads 1 > "$out/test-$t.txt" 2>&1; then
+            grep -E '^test result' "$out/test-$t.txt" || true
+        else
+            tests_failed=1
+            tail -n 40 "$out/test-$t.txt"
+        fi
+    done
+fi
+
+# A step's fixed cost (models of 8-unit layers, batch 32) on this GPU and this CPU: what a
+# batch-32 GPU step is bound by if launching operations, not arithmetic, is its limit.
+if [[ "$status" == 0 && -x "$kit/step_overhead" && $((SECONDS - started)) -lt 300 ]]; then
+    for device in cuda cpu; do
+        echo "== step_overhead --device $device"
+        timeout 90 "$kit/step_overhead" --device "$device" --steps 2000 --runs 3 |
+            tee "$out/step-overhead-$device.txt" || echo "(step_overhead on $device failed or timed out)"
+    done
+fi
+
 # A cross-check on the same GPU with the same torch: PyTorch eager, same model and data.
-if [[ -x "$torch_python" && $((SECONDS - started)) -lt 200 ]]; then
+if [[ -x "$torch_python" && $((SECONDS - started)) -lt 300 ]]; then
     echo "== PyTorch reference on cuda (benches/pytorch_lesson.py)"
     timeout 60 "$torch_python" "$here/pytorch_lesson.py" --data "$data" --device cuda --epochs "$epochs" \
         ${limit_args[@]+"${limit_args[@]}"} | tee "$out/pytorch-cuda.jsonl" || echo "(PyTorch reference failed or timed out)"
@@ -110,7 +170,7 @@ fi
 # operations) and at batch 512 (a sixteenth of the steps). If batch 32 is bound by launching
 # operations rather than by the GPU's arithmetic, the autograd path is clearly slower and
 # batch 512 many times faster per sample.
-if [[ "$status" == 0 && $((SECONDS - started)) -lt 240 ]]; then
+if [[ "$status" == 0 && $((SECONDS - started)) -lt 320 ]]; then
     echo "== gpu-bench on cuda, 1 epoch: autograd path, then batch 512"
     NOTEBOOK_KIT_FUSED=0 timeout 60 "$bin" --data "$data" --devices cuda --epochs 1 --gemm-size 0 \
         ${limit_args[@]+"${limit_args[@]}"} --json "$out/gpu-check-autograd.json" || echo "(autograd run failed)"
@@ -118,5 +178,6 @@ if [[ "$status" == 0 && $((SECONDS - started)) -lt 240 ]]; then
         ${limit_args[@]+"${limit_args[@]}"} --json "$out/gpu-check-b512.json" || echo "(batch 512 run failed)"
 fi
 
-echo "== done in $((SECONDS - started)) s; gpu-bench exit status $status; files in $out"
+if [[ "$status" == 0 && "$tests_failed" != 0 ]]; then status=3; fi
+echo "== done in $((SECONDS - started)) s; exit status $status (0 ok, 2 CUDA missing, 3 a test failed); files in $out"
 exit "$status"

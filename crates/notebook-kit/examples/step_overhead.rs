@@ -5,9 +5,10 @@
 //! cheaper operations per step is what a GPU epoch gains from.
 //!
 //! ```text
-//! cargo run --release -p notebook-kit --example step_overhead [-- --steps 3000 --runs 5]
+//! cargo run --release -p notebook-kit --example step_overhead [-- --steps 3000 --runs 5 --device cuda]
 //! ```
-//! Prints microseconds per step (median of the runs, one libtorch thread) for the lesson's
+//! Prints microseconds per step (median of the runs, one libtorch thread) on the CPU, or on
+//! the first GPU with `--device cuda` (an error says why when there is none), for the lesson's
 //! layer kinds (SGD, categorical cross-entropy, sigmoid output) and the exercise's (Adam,
 //! sparse categorical cross-entropy, 1 and 5 hidden layers), on the fused and the autograd
 //! path. A benchmark: run it on a quiet machine.
@@ -19,11 +20,18 @@ use notebook_kit::prelude::*;
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut steps, mut runs) = (3000i64, 5usize);
+    let (mut steps, mut runs, mut device) = (3000i64, 5usize, Device::Cpu);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--steps" => steps = args.next().and_then(|v| v.parse().ok()).unwrap_or(steps),
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "--device" => {
+                device = match args.next().as_deref() {
+                    Some("cpu") => Device::Cpu,
+                    Some("cuda") => notebook_kit::device::gpu()?,
+                    other => panic!("--device takes cpu or cuda, got {other:?}"),
+                }
+            }
             other => panic!("unknown argument {other}"),
         }
     }
@@ -35,6 +43,7 @@ fn main() -> Result<()> {
     let classes = Tensor::randint(10, [n], (Kind::Int64, Device::Cpu));
     let one_hot = to_categorical(&classes, 10)?;
 
+    println!("device: {}", notebook_kit::device::describe(device));
     println!("model (batch 32)                         fused    autograd   (us per step)");
     for (name, exercise, hidden) in [
         ("lesson kinds: 2 x Dense(8), SGD, cce", false, 2),
@@ -45,7 +54,7 @@ fn main() -> Result<()> {
         for _ in 0..hidden {
             builder = builder.add(Dense::new(8, Relu));
         }
-        let mut model = builder.add(Dense::new(10, Sigmoid)).build(Device::Cpu)?;
+        let mut model = builder.add(Dense::new(10, Sigmoid)).build(device)?;
         let y = match exercise {
             true => {
                 model.compile(Adam::default(), SparseCategoricalCrossentropy, Accuracy)?;
