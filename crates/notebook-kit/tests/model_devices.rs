@@ -392,28 +392,14 @@ fn every_step_matches_keras(device: Device) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
     let dir = fixtures.join("parity-small");
     let case = parity_case::Case::load(&dir)?;
-    let reference = |name: &str| -> Vec<f64> {
-        let text = std::fs::read_to_string(dir.join("losses.json")).unwrap();
-        let all: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let values = all[name].as_array().expect("losses.json lists each run");
-        values
-            .iter()
-            .filter_map(serde_json::Value::as_f64)
-            .collect()
-    };
     for (loss, name) in [
         (CategoricalCrossentropy.as_in_todays_keras(), "tf_keras"),
         (CategoricalCrossentropy.as_in_the_lesson(), "numpy_lesson"),
     ] {
-        let theirs = reference(name);
+        let theirs = parity_case::recorded_losses(&dir, name);
         for fused in [true, false] {
             let ours = case.losses_on(device, loss, 20, fused)?;
-            assert_eq!(ours.len(), theirs.len());
-            let worst = ours
-                .iter()
-                .zip(&theirs)
-                .map(|(a, b)| ((a - b) / b).abs())
-                .fold(0.0, f64::max);
+            let worst = parity_case::largest_relative_difference(&ours, &theirs);
             assert!(
                 worst < 1e-5,
                 "{device:?} fused {fused} vs {name}: {worst:e}\nours {ours:?}\ntheirs {theirs:?}"

@@ -10,31 +10,15 @@ mod parity_case;
 use std::path::Path;
 
 use notebook_kit::prelude::*;
-use parity_case::Case;
+use parity_case::{largest_relative_difference, Case};
 
 /// Float32 rounding over 20 steps of a model with no ReLU near-ties (the fixture's README
 /// checks that there are none), with room to spare.
 const TOLERANCE: f64 = 1e-5;
 
 fn reference(name: &str) -> Vec<f64> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity-small/losses.json");
-    let all: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    all[name]
-        .as_array()
-        .unwrap_or_else(|| panic!("losses.json has no {name}"))
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect()
-}
-
-fn largest_relative_difference(ours: &[f64], theirs: &[f64]) -> f64 {
-    assert_eq!(ours.len(), theirs.len());
-    ours.iter()
-        .zip(theirs)
-        .map(|(a, b)| ((a - b) / b).abs())
-        .fold(0.0, f64::max)
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity-small");
+    parity_case::recorded_losses(&dir, name)
 }
 
 #[test]

@@ -108,3 +108,27 @@ impl Case {
         Ok(losses)
     }
 }
+
+/// The losses `benches/parity.py` recorded for run `name` (`tf_keras`, `keras3`,
+/// `numpy_lesson`) in the case folder `dir`.
+#[allow(dead_code)] // used by the tests, not by examples/parity.rs
+pub fn recorded_losses(dir: &Path, name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(dir.join("losses.json")).unwrap();
+    let all: serde_json::Value = serde_json::from_str(&text).unwrap();
+    all[name]
+        .as_array()
+        .unwrap_or_else(|| panic!("losses.json has no {name}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+/// The largest of `|ours - theirs| / |theirs|` over the steps.
+#[allow(dead_code)] // used by the tests, not by examples/parity.rs
+pub fn largest_relative_difference(ours: &[f64], theirs: &[f64]) -> f64 {
+    assert_eq!(ours.len(), theirs.len());
+    ours.iter()
+        .zip(theirs)
+        .map(|(a, b)| ((a - b) / b).abs())
+        .fold(0.0, f64::max)
+}
