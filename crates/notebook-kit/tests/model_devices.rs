@@ -49,6 +49,7 @@ on_each_device!(
     fused_path_matches_autograd,
     twenty_steps_match_the_cpu_autograd_path,
     predict_and_evaluate_match_a_plain_forward_pass,
+    fit_scores_every_sample_once,
     every_label_type_trains_alike,
     every_step_matches_keras,
     a_diverging_loss_stops_fit_naming_the_step,
@@ -313,6 +314,54 @@ fn predict_and_evaluate_match_a_plain_forward_pass(device: Device) -> Result<()>
             ((loss - expected_loss) / expected_loss).abs() < 1e-5,
             "{device:?} {output:?}: loss {loss} vs {expected_loss}"
         );
+    }
+    Ok(())
+}
+
+/// With a learning rate of 0 the weights stay as they are, so `fit`'s running accuracy and
+/// loss must be those of the starting weights over the whole set: every sample scored once,
+/// against its own label, whatever the batch order. Shuffled batches are gathered in groups
+/// (~1,024 rows) and scored when read, so this covers group edges, a short last batch and a
+/// short last group, on both training paths and both label forms.
+fn fit_scores_every_sample_once(device: Device) -> Result<()> {
+    let _rng = rng_lock();
+    let (x, labels) = toy_data(2500, 13);
+    let weights = initial_weights(Sigmoid)?;
+    let expected = plain_forward(&weights, &x, Sigmoid);
+    let hits = expected.argmax(-1, false).eq_tensor(&labels);
+    let expected_accuracy = hits.to_kind(Kind::Double).mean(None).double_value(&[]);
+    let one_hot = to_categorical(&labels, 10)?;
+    for (loss, y) in [
+        (LossSpec::from(CategoricalCrossentropy), &one_hot),
+        (SparseCategoricalCrossentropy.into(), &labels),
+    ] {
+        for path in [TrainingPath::Fused, TrainingPath::Autograd] {
+            for (batch_size, shuffle) in [(32, true), (100, true), (32, false)] {
+                let case =
+                    format!("{device:?} {loss:?} {path:?} batch {batch_size} shuffle {shuffle}");
+                let mut model = toy_model(Sigmoid, device)?;
+                model.set_weights(&weights)?;
+                model.compile(Sgd::new(0.0), loss, Accuracy)?;
+                model.set_fused(path == TrainingPath::Fused);
+                let options = Fit::epochs(1)
+                    .batch_size(batch_size)
+                    .shuffle(shuffle)
+                    .verbose(0);
+                let history = model.fit(&x, y, options)?;
+                assert_eq!(model.training_path(), Some(path), "{case}");
+                assert!(
+                    (history.accuracy[0] - expected_accuracy).abs() < 1e-9,
+                    "{case}: fit's accuracy {} vs {expected_accuracy}",
+                    history.accuracy[0]
+                );
+                let (eval_loss, _) = model.evaluate_with(&x, y, Eval::default().verbose(0))?;
+                assert!(
+                    ((history.loss[0] - eval_loss) / eval_loss).abs() < 1e-5,
+                    "{case}: fit's loss {} vs evaluate's {eval_loss}",
+                    history.loss[0]
+                );
+            }
+        }
     }
     Ok(())
 }

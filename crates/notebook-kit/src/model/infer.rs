@@ -4,10 +4,10 @@
 use tch::{Device, Kind, Tensor};
 
 use super::activation::Activation;
+use super::batches::batches;
 use super::loss::Labels;
 use super::options::{check_batch_size, Eval, Predict};
 use super::progbar::{Pace, Progbar};
-use super::train::batches;
 use super::{BuiltLayer, Sequential};
 use crate::device::packed::PackedMatrix;
 use crate::error::{Error, Result};

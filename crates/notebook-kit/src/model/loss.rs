@@ -266,17 +266,15 @@ impl Metric {
         }
     }
 
-    /// Which predictions in a batch are correct, as a `bool [batch]` on the device.
-    pub(crate) fn hits(self, output: &Tensor, class: &Tensor) -> Result<Tensor> {
-        match self {
-            Metric::Accuracy => Ok(output.f_argmax(-1, false)?.f_eq_tensor(class)?),
-        }
-    }
-
     /// Number of correct predictions in a batch, as an `i64` scalar on the device
     /// (not read back, so that training does not wait for the device).
     pub(crate) fn correct(self, output: &Tensor, class: &Tensor) -> Result<Tensor> {
-        Ok(self.hits(output, class)?.f_sum(Kind::Int64)?)
+        match self {
+            Metric::Accuracy => Ok(output
+                .f_argmax(-1, false)?
+                .f_eq_tensor(class)?
+                .f_sum(Kind::Int64)?),
+        }
     }
 }
 

@@ -29,7 +29,8 @@
 //! How training runs (see `train.rs`; progress lines: `progbar.rs`): the whole data set
 //! moves to the model's device once per `fit`, each epoch shuffles a permutation with tch's
 //! generator (so `tch::manual_seed` reproduces a run), and batches are gathered on the
-//! device. Two interchangeable step implementations exist:
+//! device, ~1,024 rows at a time (`batches.rs`). Two interchangeable step implementations
+//! exist:
 //! - the *autograd* path: forward, gradients from libtorch's autograd, optimizer update;
 //!   works for every model and optimizer;
 //! - the *fused* path (`fused.rs`), chosen automatically for Dense stacks whose hidden
@@ -48,6 +49,7 @@
 
 mod activation;
 mod adam_cpu;
+mod batches;
 mod dense;
 mod flatten;
 mod fused;

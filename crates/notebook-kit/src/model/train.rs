@@ -1,16 +1,18 @@
 //! `fit`: the loop over epochs and batches, and its per-step bookkeeping.
 //!
 //! Rules that keep a GPU busy (and cost nothing on the CPU): the data move to the device
-//! once per call; batches are gathered there with `index_select`; per-step loss and
-//! accuracy stay on the device and are read back only when the progress bar shows them, at
-//! most every few seconds for the NaN check, and at the end of the epoch.
+//! once per call; shuffled batches are views of groups gathered there (`batches.rs`); each
+//! step's loss and output stay on the device and are read back and scored only when the
+//! progress bar shows them, at most every few seconds for the NaN check, and at the end of
+//! the epoch.
 
 use std::time::{Duration, Instant};
 
 use tch::{Device, Kind, Tensor};
 
+use super::batches::{batches, EpochBatches};
 use super::dense::DenseWeights;
-use super::loss::Labels;
+use super::loss::{Labels, Metric};
 use super::options::{capped_epochs, check_batch_size, Fit};
 use super::progbar::{Pace, Progbar, Verbosity};
 use super::{fused, History, Sequential, TrainingPath};
@@ -20,14 +22,6 @@ use crate::interrupt::Watch;
 /// How often a quiet epoch still reads its running loss, so that a diverging run stops
 /// within seconds (reading makes the host wait for the device).
 const NAN_CHECK_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Batches of `batch_size` rows out of `n`; the last one may be shorter.
-pub(crate) fn batches(n: i64, batch_size: usize) -> impl Iterator<Item = (i64, i64)> {
-    let bs = batch_size as i64;
-    (0..n)
-        .step_by(batch_size)
-        .map(move |start| (start, bs.min(n - start)))
-}
 
 /// What one epoch gave: its mean loss and accuracy, and its training time.
 struct EpochResult {
@@ -121,27 +115,17 @@ impl Sequential {
         let n = x.size()[0];
         let steps = batches(n, options.batch_size).count();
         let start = Instant::now();
-        let order = match options.shuffle {
-            true => {
-                Some(Tensor::f_randperm(n, (Kind::Int64, Device::Cpu))?.f_to_device(self.device)?)
-            }
-            false => None,
-        };
-        let mut tally = Tally::new(epoch, steps);
+        let mut epoch_batches =
+            EpochBatches::new(x, labels, options.batch_size, options.shuffle, self.device)?;
+        let mut tally = Tally::new(epoch, steps, metric);
         let mut last_read = Instant::now();
         for (step, (begin, len)) in batches(n, options.batch_size).enumerate() {
-            let (xb, lb) = match &order {
-                Some(perm) => {
-                    let index = perm.f_narrow(0, begin, len)?;
-                    (x.f_index_select(0, &index)?, labels.rows(&index)?)
-                }
-                None => (x.f_narrow(0, begin, len)?, labels.narrow(begin, len)?),
-            };
+            let (xb, lb) = epoch_batches.get(begin, len)?;
             let (loss, output) = match path {
                 TrainingPath::Fused => self.fused_step(&xb, &lb)?,
                 TrainingPath::Autograd => self.autograd_step(&xb, &lb)?,
             };
-            tally.record(len, loss, metric.hits(&output, lb.class())?);
+            tally.record(len, loss, output, lb.class());
             if watch.requested() {
                 bar.abandon();
                 return Err(Error::Interrupted(format!(
@@ -197,18 +181,22 @@ impl Sequential {
     }
 }
 
-/// Per-step losses and hits of one epoch, kept on the device until read.
+/// Per-step losses and outputs of one epoch, kept on the device until read.
 ///
-/// A step only hands over its loss and its per-sample hits, with no copy or sum of its own
-/// (on a GPU every operation is a launch); reading joins the steps not read before in one
-/// operation each and copies them over, so an epoch costs a handful of small transfers, and
-/// the first step with a NaN or infinite loss can still be named exactly.
+/// A step only hands over its loss, its output layer's values and its labels' classes,
+/// with no operation of its own (on a GPU every operation is a launch); reading joins the
+/// steps not read before and scores them in a few operations, so an epoch costs a handful
+/// of small transfers, and the first step with a NaN or infinite loss can still be named
+/// exactly. Outputs are values from before each step's update, as Keras's running metric.
 struct Tally {
     epoch: usize,
     steps: usize,
-    /// Not read yet: each step's mean loss (a scalar) and hits (`bool [batch]`).
+    metric: Metric,
+    /// Not read yet: each step's mean loss (a scalar), output (`[batch, units]`) and the
+    /// class of each of its samples (`i64 [batch]`).
     losses: Vec<Tensor>,
-    hits: Vec<Tensor>,
+    outputs: Vec<Tensor>,
+    classes: Vec<Tensor>,
     batch_sizes: Vec<i64>,
     read_upto: usize,
     loss_sum: f64,
@@ -217,12 +205,14 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(epoch: usize, steps: usize) -> Self {
+    fn new(epoch: usize, steps: usize, metric: Metric) -> Self {
         Tally {
             epoch,
             steps,
+            metric,
             losses: Vec::new(),
-            hits: Vec::new(),
+            outputs: Vec::new(),
+            classes: Vec::new(),
             batch_sizes: Vec::with_capacity(steps),
             read_upto: 0,
             loss_sum: 0.0,
@@ -231,9 +221,10 @@ impl Tally {
         }
     }
 
-    fn record(&mut self, batch_size: i64, loss: Tensor, hits: Tensor) {
+    fn record(&mut self, batch_size: i64, loss: Tensor, output: Tensor, class: &Tensor) {
         self.losses.push(loss);
-        self.hits.push(hits);
+        self.outputs.push(output);
+        self.classes.push(class.shallow_clone());
         self.batch_sizes.push(batch_size);
     }
 
@@ -243,8 +234,12 @@ impl Tally {
         if !self.losses.is_empty() {
             let losses = Tensor::f_stack(&self.losses, 0)?.f_to_device(Device::Cpu)?;
             let losses = Vec::<f32>::try_from(&losses.f_to_kind(Kind::Float)?)?;
-            let correct = Tensor::f_cat(&self.hits, 0)?
-                .f_sum(Kind::Int64)?
+            let correct = self
+                .metric
+                .correct(
+                    &Tensor::f_cat(&self.outputs, 0)?,
+                    &Tensor::f_cat(&self.classes, 0)?,
+                )?
                 .f_int64_value(&[])?;
             for (i, &loss) in losses.iter().enumerate() {
                 let step = self.read_upto + i;
@@ -264,7 +259,8 @@ impl Tally {
             self.correct_sum += correct;
             self.read_upto += losses.len();
             self.losses.clear();
-            self.hits.clear();
+            self.outputs.clear();
+            self.classes.clear();
         }
         let samples = self.samples.max(1) as f64;
         Ok((self.loss_sum / samples, self.correct_sum as f64 / samples))
