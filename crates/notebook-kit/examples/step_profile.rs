@@ -6,7 +6,10 @@
 //! cargo run --release -p notebook-kit --example step_profile [-- --batch 32 --reps 200]
 //! ```
 //! Prints milliseconds per step for each part (median of the repetitions), their sum, the
-//! measured whole step, and each matmul's GFLOP/s. A benchmark: run it on a quiet machine.
+//! measured whole step, and each matmul's GFLOP/s. The sum counts the first layer's forward
+//! as one MKL `addmm`; where `fit` splits that product (two threads, a row count whose split
+//! gives MKL's bits: see the "two halves" row), the whole step is faster than the sum by
+//! the difference. A benchmark: run it on a quiet machine.
 
 use std::time::Instant;
 
@@ -94,6 +97,28 @@ fn main() -> Result<()> {
             false,
         );
     }
+    // `fit` computes the first layer's product in halves of the inner dimension when that
+    // gives MKL's own bits (`model/inner_split.rs`, not public); the same arithmetic here.
+    let halves = |x: &Tensor| {
+        let (rows, parts, units) = (x.size()[0], 2i64, 3000i64);
+        let start = Tensor::cat(
+            &[
+                b[0].expand([1, rows, units], false),
+                Tensor::zeros([parts - 1, rows, units], opts),
+            ],
+            0,
+        );
+        let x_parts = x.reshape([rows, parts, -1]).permute([1, 0, 2]);
+        start
+            .baddbmm(&x_parts, &w[0].reshape([parts, -1, units]), 1.0, 1.0)
+            .sum_dim_intlist(0, false, None)
+    };
+    add(
+        "(comparison) forward 3072x3000 in two halves (fit's split)",
+        time(reps, || drop(halves(&x))),
+        Some(flops(batch, 3072, 3000)),
+        false,
+    );
     add(
         "relu [batch, 3000]",
         time(reps, || drop(z1.relu())),
