@@ -30,13 +30,6 @@ pub enum Error {
     #[error("download of {url} failed: {message}")]
     Download { url: String, message: String },
 
-    #[error("checksum mismatch for {}: expected MD5 {expected}, got {actual}", path.display())]
-    Checksum {
-        path: PathBuf,
-        expected: String,
-        actual: String,
-    },
-
     // ---- arguments: shapes, values, settings ----
     /// A value the caller passed is out of range or inconsistent with another.
     #[error("{0}")]

@@ -161,6 +161,51 @@ fn absurd_dims_in_a_small_gzip_are_an_error_not_an_allocation() {
 }
 
 #[test]
+fn dims_whose_product_overflows_are_an_error_naming_the_file() {
+    // 2^22 cubed is 2^66 bytes: more than a u64 counts.
+    let header = idx_bytes(0x803, &[1 << 22; 3], &[0; 16]);
+    for (gz, name) in [
+        (false, "train-images-idx3-ubyte"),
+        (true, "t10k-images-idx3-ubyte.gz"),
+    ] {
+        let dir = temp_dir();
+        write_fashion_dir(dir.path(), 3, 2, gz);
+        let path = dir.path().join(name);
+        std::fs::write(&path, if gz { gzip(&header) } else { header.clone() }).unwrap();
+        let err = error_text(fashion_mnist::load_data_from(dir.path()));
+        assert!(
+            err.contains(&path.display().to_string())
+                && err.contains("[4194304, 4194304, 4194304]")
+                && err.contains("more than 2^64 bytes"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn images_that_are_not_28_by_28_are_an_error_naming_the_file() {
+    for gz in [false, true] {
+        let dir = temp_dir();
+        write_fashion_dir(dir.path(), 3, 2, gz);
+        let name = if gz {
+            "t10k-images-idx3-ubyte.gz"
+        } else {
+            "t10k-images-idx3-ubyte"
+        };
+        let path = dir.path().join(name);
+        let images = idx_bytes(0x803, &[2, 32, 32], &[7; 2 * 32 * 32]);
+        std::fs::write(&path, if gz { gzip(&images) } else { images }).unwrap();
+        let err = error_text(fashion_mnist::load_data_from(dir.path()));
+        assert!(
+            err.contains(&path.display().to_string())
+                && err.contains("[2, 32, 32]")
+                && err.contains("28x28"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn corrupt_gzip_is_an_error_naming_the_file() {
     let dir = temp_dir();
     write_fashion_dir(dir.path(), 50, 2, true);

@@ -21,6 +21,18 @@ const VARS: [&str; 7] = [
     "HOME",
 ];
 
+/// What ureq reads to pick a proxy, and what the kit reads to skip it.
+const PROXY_VARS: [&str; 8] = [
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 fn set(name: &str, value: impl AsRef<std::ffi::OsStr>) {
     std::env::set_var(name, value);
 }
@@ -83,6 +95,45 @@ fn search_order_and_named_folders() {
             && err.contains("NOTEBOOK_KIT_OFFLINE"),
         "{err}"
     );
+
+    // --- NOTEBOOK_KIT_OFFLINE reads yes/no words; anything else is an error, not a guess ---
+    for value in ["TRUE", " yes ", "On"] {
+        set("NOTEBOOK_KIT_OFFLINE", value);
+        let err = cifar_train_count().unwrap_err();
+        assert!(err.contains("downloads are off"), "{value:?}: {err}");
+    }
+    set("NOTEBOOK_KIT_OFFLINE", "maybe");
+    let err = cifar_train_count().unwrap_err();
+    assert!(
+        err.contains("NOTEBOOK_KIT_OFFLINE=\"maybe\"") && err.contains("not understood"),
+        "{err}"
+    );
+    // Words for "online" start the download; through a proxy on a closed port (which also
+    // shows the proxy variables are read) it fails at once instead of reaching the internet.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for var in PROXY_VARS {
+        unset(var);
+    }
+    set("HTTPS_PROXY", format!("http://127.0.0.1:{closed_port}"));
+    for value in ["false", "No", " off ", "0", ""] {
+        set("NOTEBOOK_KIT_OFFLINE", value);
+        let err = cifar_train_count().unwrap_err();
+        assert!(
+            err.contains(&format!("download of {} failed", cifar10::URL)),
+            "{value:?}: {err}"
+        );
+    }
+    unset("HTTPS_PROXY");
+    assert!(
+        list_tree(&cache).is_empty(),
+        "failed downloads leave nothing: {:?}",
+        list_tree(&cache)
+    );
+    set("NOTEBOOK_KIT_OFFLINE", "1");
 
     // --- the cache ---
     write_cifar_dir(&cache.join("cifar-10-batches-bin"), 1, 1);

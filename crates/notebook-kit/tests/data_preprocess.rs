@@ -108,6 +108,17 @@ fn label_errors() {
         err.contains("index 3 is out of range") && err.contains("holds 3 labels"),
         "{err}"
     );
+    // Indices beyond i64: `as i64` made usize::MAX -1, which read the last label.
+    for index in [usize::MAX, 1 << 63] {
+        let err = label(&labels_u8(&[6, 9, 9]), index)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("index {index} is out of range"))
+                && err.contains("holds 3 labels"),
+            "{err}"
+        );
+    }
     let err = label(&Tensor::zeros([0], (Kind::Uint8, Device::Cpu)), 0)
         .unwrap_err()
         .to_string();

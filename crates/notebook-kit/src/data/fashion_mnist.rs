@@ -134,6 +134,17 @@ fn read_folder(dir: &Path) -> Result<Split> {
 
 fn read_pair(images_path: &Path, labels_path: &Path) -> Result<(Tensor, Tensor)> {
     let images = read_idx(images_path, IMAGES_MAGIC)?;
+    // Another IDX image set would load fine and fail only later, in the model, far from the file.
+    let dims = images.size();
+    if dims[1..] != [28, 28] {
+        return Err(Error::bad_file(
+            images_path,
+            format!(
+                "holds images of dimensions {dims:?}, but Fashion-MNIST images are 28x28; \
+                 is this the right file?"
+            ),
+        ));
+    }
     let labels = read_idx(labels_path, LABELS_MAGIC)?;
     let (n_images, n_labels) = (images.size()[0], labels.size()[0]);
     if n_images != n_labels {

@@ -68,7 +68,19 @@ pub(crate) fn read_idx(path: &Path, magic: u32) -> Result<Tensor> {
         dims.push(i64::from(u32::from_be_bytes(word)));
     }
     let header_len = 4 + 4 * dims.len() as u64;
-    let data_len: u64 = dims.iter().map(|&d| d as u64).product();
+    // Three u32 sizes can describe up to 2^96 bytes: a damaged header must not overflow.
+    let data_len = dims
+        .iter()
+        .try_fold(1u64, |len, &d| len.checked_mul(d as u64))
+        .ok_or_else(|| {
+            Error::bad_file(
+                path,
+                format!(
+                    "the header's dimensions {dims:?} describe more than 2^64 bytes: \
+                     the file is damaged or not an IDX file; copy or download it again"
+                ),
+            )
+        })?;
     if !gzipped && file_len != header_len + data_len {
         return Err(size_mismatch(path, &dims, data_len, file_len - header_len));
     }

@@ -155,7 +155,7 @@ pub(crate) fn load_or_download<T>(
     match find(set)? {
         Found::Ready(dir) => read(&dir),
         Found::NotFound { cache, looked_in } => {
-            if offline() {
+            if offline()? {
                 return Err(not_found_offline(set, &looked_in));
             }
             let dir = download(&cache).map_err(|e| explain_download_failure(set, e))?;
@@ -164,9 +164,30 @@ pub(crate) fn load_or_download<T>(
     }
 }
 
-/// Whether the user has turned downloads off with `NOTEBOOK_KIT_OFFLINE=1`.
-fn offline() -> bool {
-    env_var(OFFLINE_VAR).is_some_and(|v| v != "0")
+/// Whether the user has turned downloads off with `NOTEBOOK_KIT_OFFLINE=1` (or `true`,
+/// `yes`, `on`); `0`, `false`, `no`, `off`, empty or unset allow them.
+fn offline() -> Result<bool> {
+    parse_offline(std::env::var_os(OFFLINE_VAR).as_deref())
+}
+
+/// A value we cannot read is an error rather than a guess: guessing "online" would start a
+/// 170 MB download the user meant to forbid, guessing "offline" would hide a typo in `=flase`.
+fn parse_offline(value: Option<&std::ffi::OsStr>) -> Result<bool> {
+    let Some(value) = value else {
+        return Ok(false);
+    };
+    match value
+        .to_str()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("" | "0" | "false" | "no" | "off") => Ok(false),
+        _ => Err(Error::invalid(format!(
+            "{OFFLINE_VAR}={value:?} is not understood: set it to 1, true, yes or on to turn \
+             downloads off, or to 0, false, no or off (or unset it) to allow them"
+        ))),
+    }
 }
 
 /// The error when nothing was found and downloads are off.
@@ -204,4 +225,30 @@ fn local_copy(set: &DataSet) -> String {
         "set {} to a folder holding {} (or NOTEBOOK_KIT_DATA to a folder holding {}/)",
         set.dir_var, set.files_hint, set.subdir
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_offline;
+    use std::ffi::OsStr;
+
+    fn parse(value: &str) -> Result<bool, String> {
+        parse_offline(Some(OsStr::new(value))).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn offline_values() {
+        assert!(!parse_offline(None).unwrap());
+        for on in ["1", "true", "TRUE", " yes ", "On"] {
+            assert_eq!(parse(on), Ok(true), "{on:?}");
+        }
+        for off in ["", "  ", "0", "false", "False", "no", " off\n"] {
+            assert_eq!(parse(off), Ok(false), "{off:?}");
+        }
+        let err = parse("flase").unwrap_err();
+        assert!(
+            err.contains("NOTEBOOK_KIT_OFFLINE=\"flase\"") && err.contains("not understood"),
+            "{err}"
+        );
+    }
 }

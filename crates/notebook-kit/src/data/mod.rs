@@ -20,7 +20,8 @@
 //!    (a root holding `cifar-10-batches-bin/` and `fashion-mnist/`);
 //! 3. Fashion-MNIST only: the Debian package folder `/usr/share/datasets/fashion-mnist/`;
 //! 4. the per-user cache, see [`cache_dir`];
-//! 5. a download from the official location into that cache (unless `NOTEBOOK_KIT_OFFLINE=1`).
+//! 5. a download from the official location into that cache (unless `NOTEBOOK_KIT_OFFLINE` is
+//!    `1`, `true`, `yes` or `on`), through the proxy that `HTTPS_PROXY` and the like name.
 //!
 //! A folder named in 1 or 2 must be complete: if it is not, loading fails and names it, rather
 //! than quietly downloading 170 MB somewhere else.

@@ -14,17 +14,17 @@ pub fn label(y: &Tensor, index: usize) -> Result<usize> {
             "label index {index} is out of range: y holds no labels"
         )));
     }
-    if index as i64 >= n {
-        return Err(Error::invalid(format!(
-            "label index {index} is out of range: y holds {n} labels (indices 0..={})",
-            n - 1
-        )));
-    }
-    let at: &[i64] = if y.dim() == 1 {
-        &[index as i64]
-    } else {
-        &[index as i64, 0]
+    // `as i64` would turn usize::MAX into -1, which libtorch reads as "the last label".
+    let at = match i64::try_from(index) {
+        Ok(i) if i < n => i,
+        _ => {
+            return Err(Error::invalid(format!(
+                "label index {index} is out of range: y holds {n} labels (indices 0..={})",
+                n - 1
+            )))
+        }
     };
+    let at: &[i64] = if y.dim() == 1 { &[at] } else { &[at, 0] };
     let value = y.f_int64_value(at)?;
     usize::try_from(value)
         .map_err(|_| Error::invalid(format!("the label at index {index} is negative ({value})")))
