@@ -258,7 +258,7 @@ pub fn time_inference(
     let labels = spec.class_numbers(&data.y)?;
     let predict = timed(&|| {
         let p = model.predict_with(&data.x, options)?;
-        let hits = argmax(&p)
+        let hits = argmax(&p)?
             .f_eq_tensor(&labels)?
             .f_sum(Kind::Int64)?
             .f_int64_value(&[])?;

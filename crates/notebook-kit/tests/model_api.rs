@@ -318,7 +318,7 @@ fn training_learns_and_history_is_filled() -> Result<()> {
     assert_eq!(probs.device(), Device::Cpu);
     let row_sums = probs.sum_dim_intlist(-1, false, None);
     assert!((row_sums - 1.0).abs().max().double_value(&[]) < 1e-5);
-    let classes = argmax(&probs);
+    let classes = argmax(&probs)?;
     assert_eq!(classes.kind(), Kind::Int64);
     assert_eq!(classes.size(), [128]);
     let predicted_accuracy = classes
@@ -328,7 +328,7 @@ fn training_learns_and_history_is_filled() -> Result<()> {
         .double_value(&[]);
     assert!((predicted_accuracy - accuracy).abs() < 1e-6);
     assert_eq!(
-        argmax(&probs.get(0)).int64_value(&[]),
+        argmax(&probs.get(0))?.int64_value(&[]),
         classes.int64_value(&[0])
     );
     Ok(())
@@ -383,9 +383,15 @@ fn one_hot_width_differs_from_output_units() -> Result<()> {
         msg.contains("5 columns") && msg.contains("10 units"),
         "{msg}"
     );
-    // Class numbers given to the categorical loss.
+    // Class numbers given to the categorical loss, as (n,) and as (n, 1).
     let msg = message(compiled_model()?.fit(&x, &labels, Fit::epochs(1)));
     assert!(msg.contains("SparseCategoricalCrossentropy"), "{msg}");
+    let column = labels.view([-1, 1]).to_kind(Kind::Float);
+    let msg = message(compiled_model()?.fit(&x, &column, Fit::epochs(1)));
+    assert!(
+        msg.contains("1 columns") && msg.contains("SparseCategoricalCrossentropy"),
+        "{msg}"
+    );
     Ok(())
 }
 
@@ -457,17 +463,31 @@ fn non_finite_loss_stops_training() -> Result<()> {
     let _rng = rng_lock();
     let (x, labels) = toy_data(96, 10, 1);
     let y = one_hot(&labels, 10);
+    let clean = x.copy();
     // A NaN pixel in the second batch (unshuffled): the loss of step 2 is NaN.
     let _ = x.get(40).get(0).get(0).get(0).fill_(f64::NAN);
     for fast in [true, false] {
         let mut model = compiled_model()?;
         model.set_fused(fast);
+        let saved = model.get_weights()?;
         let err = model
             .fit(&x, &y, Fit::epochs(1).shuffle(false))
             .expect_err("NaN must stop fit");
         assert!(matches!(err, Error::NonFinite(_)), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains("epoch 1") && msg.contains("step 2/3"), "{msg}");
+        // The NaN step's update was applied: the message must not send the learner back
+        // to the data alone, since clean data now fails too.
+        assert!(
+            msg.contains("weights are now NaN or infinite")
+                && msg.contains("build the model again")
+                && msg.contains("set_weights"),
+            "{msg}"
+        );
+        let again = message(model.fit(&clean, &y, Fit::epochs(1).verbose(0)));
+        assert!(again.contains("build the model again"), "{again}");
+        model.set_weights(&saved)?;
+        model.fit(&clean, &y, Fit::epochs(1).verbose(0))?;
     }
     // Divergence: a huge learning rate sends the logits past f32's range.
     let mut model = Sequential::new()
@@ -481,6 +501,135 @@ fn non_finite_loss_stops_training() -> Result<()> {
         .fit(&x, &labels, Fit::epochs(3).verbose(false))
         .expect_err("divergence must stop fit");
     assert!(matches!(err, Error::NonFinite(_)), "{err:?}");
+    Ok(())
+}
+
+/// `train_on_batch` reads its loss anyway, so it checks it before the update: a NaN batch
+/// is an error that leaves the weights as they were.
+#[test]
+fn train_on_batch_refuses_a_non_finite_update() -> Result<()> {
+    let _rng = rng_lock();
+    let (x, labels) = toy_data(32, 10, 1);
+    let y = one_hot(&labels, 10);
+    let _ = x.get(3).get(0).get(0).get(0).fill_(f64::NAN);
+    for fast in [true, false] {
+        for optimizer in [Optimizer::from(Sgd::default()), Adam::default().into()] {
+            let mut model = small_model(Sigmoid, 10)?;
+            model.compile(optimizer, CategoricalCrossentropy, Accuracy)?;
+            model.set_fused(fast);
+            let before = model.get_weights()?;
+            let err = model.train_on_batch(&x, &y).expect_err("NaN loss");
+            assert!(matches!(err, Error::NonFinite(_)), "{err:?}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains("not applied") && msg.contains("still finite"),
+                "{msg}"
+            );
+            let diff = max_abs_diff(&before, &model.get_weights()?);
+            assert_eq!(diff, 0.0, "fused {fast}, {optimizer:?}: weights changed");
+        }
+    }
+    Ok(())
+}
+
+/// Over one unit, a cross-entropy is constant and accuracy is always 1: refused at compile.
+#[test]
+fn cross_entropy_over_one_unit_is_refused() -> Result<()> {
+    let _rng = rng_lock();
+    for output in [Sigmoid, Softmax] {
+        let mut model = Sequential::new()
+            .add(Dense::new(4, Relu).input_shape([3]))
+            .add(Dense::new(1, output))
+            .build(Device::Cpu)?;
+        for loss in [CategoricalCrossentropy, SparseCategoricalCrossentropy] {
+            let msg = message(model.compile(Sgd::default(), loss, Accuracy));
+            assert!(
+                msg.contains("1-unit") && msg.contains("Dense::new(2, Softmax)"),
+                "{output:?}/{loss:?}: {msg}"
+            );
+            assert_eq!(model.loss(), None, "a refused compile compiles nothing");
+        }
+    }
+    Ok(())
+}
+
+/// Shapes whose sizes overflow i64: an error naming the shape, in every build profile.
+#[test]
+fn layer_sizes_beyond_i64_are_errors() {
+    let _rng = rng_lock();
+    let msg = message(
+        Sequential::new()
+            .add(Flatten::new([1 << 40, 1 << 40]))
+            .add(Dense::new(10, Softmax))
+            .build(Device::Cpu),
+    );
+    assert!(
+        msg.contains("Flatten") && msg.contains("(1099511627776, 1099511627776)"),
+        "{msg}"
+    );
+    let msg = message(
+        Sequential::new()
+            .add(Dense::new(10, Softmax).input_shape([i64::MAX]))
+            .build(Device::Cpu),
+    );
+    assert!(
+        msg.contains("Dense layer 1") && msg.contains(&format!("({},)", i64::MAX)),
+        "{msg}"
+    );
+    let msg = message(
+        Sequential::new()
+            .add(Dense::new(i64::MAX, Softmax).input_shape([2]))
+            .build(Device::Cpu),
+    );
+    assert!(
+        msg.contains(&format!("{} units", i64::MAX)) && msg.contains("weights"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn batch_size_beyond_i64_is_an_error() -> Result<()> {
+    let _rng = rng_lock();
+    let (x, labels) = toy_data(64, 10, 1);
+    let y = one_hot(&labels, 10);
+    let quiet = Eval::default().verbose(0);
+    for batch_size in [usize::MAX, i64::MAX as usize + 1] {
+        let options = Fit::epochs(1).batch_size(batch_size).verbose(0);
+        let msg = message(compiled_model()?.fit(&x, &y, options));
+        assert!(msg.contains(&format!("batch_size {batch_size}")), "{msg}");
+        let model = compiled_model()?;
+        let msg = message(model.evaluate_with(&x, &y, quiet.batch_size(batch_size)));
+        assert!(msg.contains("batch_size"), "{msg}");
+        let msg = message(model.predict_with(&x, quiet.batch_size(batch_size)));
+        assert!(msg.contains("batch_size"), "{msg}");
+    }
+    // The largest allowed is one batch of everything.
+    let largest = i64::MAX as usize;
+    let mut model = compiled_model()?;
+    let history = model.fit(&x, &y, Fit::epochs(1).batch_size(largest).verbose(0))?;
+    assert_eq!(history.epochs(), 1);
+    model.evaluate_with(&x, &y, quiet.batch_size(largest))?;
+    assert_eq!(
+        model.predict_with(&x, quiet.batch_size(largest))?.size(),
+        [64, 10]
+    );
+    Ok(())
+}
+
+#[test]
+fn undefined_tensors_are_named_as_such() -> Result<()> {
+    let _rng = rng_lock();
+    let (x, labels) = toy_data(32, 10, 1);
+    let y = one_hot(&labels, 10);
+    let mut model = compiled_model()?;
+    let msg = message(model.fit(&Tensor::new(), &y, Fit::epochs(1)));
+    assert!(msg.contains("x is an undefined (empty) tensor"), "{msg}");
+    let msg = message(model.fit(&x, &Tensor::new(), Fit::epochs(1)));
+    assert!(msg.contains("y is an undefined (empty) tensor"), "{msg}");
+    let msg = message(model.predict(&Tensor::new()));
+    assert!(msg.contains("undefined"), "{msg}");
+    let msg = message(predicted_class(&Tensor::new(), 0));
+    assert!(msg.contains("undefined"), "{msg}");
     Ok(())
 }
 
@@ -556,17 +705,30 @@ fn bad_model_definitions() {
 }
 
 #[test]
-fn argmax_of_odd_shapes_does_not_panic() {
+fn argmax_of_odd_shapes_does_not_panic() -> Result<()> {
     let _rng = rng_lock();
     assert_eq!(
-        argmax(&Tensor::from_slice(&[0.1f32, 0.7, 0.2])).int64_value(&[]),
+        argmax(&Tensor::from_slice(&[0.1f32, 0.7, 0.2]))?.int64_value(&[]),
         1
     );
     assert_eq!(
-        argmax(&Tensor::zeros([0, 10], (Kind::Float, Device::Cpu))).numel(),
-        0
+        argmax(&Tensor::from_slice(&[3u8, 9, 4]))?.int64_value(&[]),
+        1
     );
-    assert_eq!(argmax(&Tensor::from(3.0f32)).int64_value(&[]), 0);
+    let none = argmax(&Tensor::zeros([0, 10], (Kind::Float, Device::Cpu)))?;
+    assert_eq!((none.size(), none.kind()), (vec![0], Kind::Int64));
+    assert_eq!(argmax(&Tensor::from(3.0f32))?.int64_value(&[]), 0);
+    // Errors, not panics and not an empty result that hides the mistake.
+    let msg = message(argmax(&Tensor::new()));
+    assert!(msg.contains("undefined"), "{msg}");
+    let msg = message(argmax(&Tensor::from_slice(&[true, false])));
+    assert!(msg.contains("numbers") && msg.contains("Bool"), "{msg}");
+    let msg = message(argmax(&Tensor::zeros([3, 0], (Kind::Float, Device::Cpu))));
+    assert!(
+        msg.contains("(3, 0)") && msg.contains("no classes"),
+        "{msg}"
+    );
+    Ok(())
 }
 
 #[test]
@@ -593,6 +755,7 @@ fn predicted_class_indexes_the_class_names() -> Result<()> {
 
 #[test]
 fn verbose_takes_keras_numbers_and_rejects_others() -> Result<()> {
+    let _rng = rng_lock();
     let (x, labels) = toy_data(16, 3, 5);
     let mut model = small_model(Softmax, 3)?;
     model.compile(Sgd::default(), SparseCategoricalCrossentropy, Accuracy)?;

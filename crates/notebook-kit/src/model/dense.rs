@@ -55,7 +55,7 @@ impl DenseWeights {
     /// the weights a seed gave before the kernel changed layout.
     pub fn init(inputs: i64, units: i64, activation: Activation, device: Device) -> Result<Self> {
         let _no_grad = tch::no_grad_guard();
-        let limit = (6.0 / (inputs + units) as f64).sqrt();
+        let limit = (6.0 / (inputs as f64 + units as f64)).sqrt();
         let kernel = Tensor::f_empty([units, inputs], (Kind::Float, Device::Cpu))?
             .f_uniform_(-limit, limit)?
             .f_tr()?

@@ -20,6 +20,7 @@ use super::dense::DenseWeights;
 use super::loss::{Labels, LossSpec};
 use super::loss_head::{self, Head};
 use super::optimizer::OptimizerState;
+use super::train::LossCheck;
 use crate::error::{Error, Result};
 
 /// Can the fused step train this stack of Dense layers?
@@ -34,12 +35,14 @@ pub(crate) fn supports<'a>(dense: impl Iterator<Item = &'a DenseWeights>) -> boo
 /// One training step on batch `x`. Returns the batch's mean loss and the output layer's
 /// values (for the accuracy metric). Plain SGD folds each update into an `addmm_`; any other
 /// optimizer (Adam, momentum) gets each weight's gradient in a buffer reused every step.
+/// `check` may refuse the update when the loss is not finite (see [`LossCheck`]).
 pub(crate) fn step(
     layers: &[&DenseWeights],
     x: &Tensor,
     labels: &Labels,
     loss: LossSpec,
     optimizer: &mut OptimizerState,
+    check: LossCheck,
 ) -> Result<(Tensor, Tensor)> {
     let (last, hidden) = layers
         .split_last()
@@ -65,6 +68,7 @@ pub(crate) fn step(
         mut dz,
         output,
     } = loss_head::head(loss, &z, last.activation, &labels.target)?;
+    check.before_update(&loss_value)?;
 
     // Backward and update, last layer first. Each layer's input gradient is taken from its
     // kernel before the kernel changes, exactly as autograd would.

@@ -137,6 +137,7 @@ impl Sequential {
     ) -> Result<(Tensor, Labels)> {
         let loss = self.compiled(what)?.loss.loss;
         let x = self.prepare_inputs(x, what)?;
+        super::require_defined(y, what, "y")?;
         let n = x.size()[0];
         let y_len = y.size().first().copied().unwrap_or(0);
         if y.dim() == 0 || n != y_len {

@@ -45,9 +45,17 @@ impl Loss {
                     )));
                 }
                 if dims[1] != units {
+                    // One column is most likely class numbers, not a one-hot encoding.
+                    let hint = match dims[1] {
+                        1 => format!(
+                            "; for class numbers use SparseCategoricalCrossentropy or \
+                             to_categorical(&y, {units})"
+                        ),
+                        _ => String::new(),
+                    };
                     return Err(Error::shape(format!(
                         "one-hot labels have {} columns but the output layer has {units} units \
-                         (labels {}, expected (n, {units}))",
+                         (labels {}, expected (n, {units})){hint}",
                         dims[1],
                         y.shape()
                     )));

@@ -20,7 +20,7 @@
 //! let history = model.fit(&x_train, &y_train, Fit::epochs(1))?;
 //! let (loss, accuracy) = model.evaluate(&x_train, &y_train)?;
 //! let probabilities = model.predict(&x_train)?;
-//! let first_class = argmax(&probabilities.get(0));
+//! let first_class = argmax(&probabilities.get(0))?;
 //! # let _ = (history, loss, accuracy, first_class);
 //! # Ok(())
 //! # }
@@ -155,7 +155,16 @@ impl SequentialBuilder {
             }
             let built = match layer {
                 Layer::Flatten(_) => {
-                    shape = vec![shape.iter().product()];
+                    let values = shape.iter().try_fold(1i64, |n, &d| n.checked_mul(d));
+                    let Some(values) = values else {
+                        return Err(Error::shape(format!(
+                            "Flatten layer {} gets samples of shape {}, more values than a \
+                             64-bit count holds; check the input shape",
+                            i + 1,
+                            Shape(shape)
+                        )));
+                    };
+                    shape = vec![values];
                     BuiltLayer::Flatten {
                         name: keras_name("flatten", &mut flattens),
                         output: shape.clone(),
@@ -172,6 +181,19 @@ impl SequentialBuilder {
                         return Err(Error::shape(format!(
                             "Dense layer {} gets samples of shape {}; add Flatten before it",
                             i + 1,
+                            Shape(shape)
+                        )));
+                    }
+                    // Kernel and bias: inputs * units + units weights.
+                    let count = shape[0]
+                        .checked_mul(d.units)
+                        .and_then(|n| n.checked_add(d.units));
+                    if count.is_none() {
+                        return Err(Error::invalid(format!(
+                            "Dense layer {} of {} units on samples of shape {} would have more \
+                             weights than a 64-bit count holds; use fewer units or smaller inputs",
+                            i + 1,
+                            d.units,
                             Shape(shape)
                         )));
                     }
@@ -333,10 +355,22 @@ impl Sequential {
         loss: impl Into<LossSpec>,
         metric: Metric,
     ) -> Result<()> {
+        let loss = loss.into();
+        // Every loss offered is a cross-entropy over the output units: over one unit the
+        // probability is always 1, so the loss is constant and accuracy always 1.
+        if self.units == 1 {
+            return Err(Error::invalid(format!(
+                "{}: cross-entropy over a 1-unit output layer is constant (one unit always gets \
+                 probability 1), so the model would not learn; for two classes use \
+                 Dense::new(2, Softmax) or Dense::new(2, Sigmoid) (binary cross-entropy is \
+                 not offered)",
+                loss.loss
+            )));
+        }
         let optimizer = OptimizerState::new(optimizer.into(), &self.parameters())?;
         self.compiled = Some(Compiled {
             optimizer,
-            loss: loss.into(),
+            loss,
             metric,
         });
         Ok(())
@@ -489,6 +523,7 @@ impl Sequential {
     /// Checks `x` against the input shape and returns it on the model's device as `f32`
     /// (no copy when it already is).
     fn prepare_inputs(&self, x: &Tensor, what: &str) -> Result<Tensor> {
+        require_defined(x, what, "x")?;
         let dims = x.size();
         if dims.len() != self.input_shape.len() + 1 || dims[1..] != self.input_shape[..] {
             let hint = if dims[..] == self.input_shape[..] {
@@ -549,10 +584,23 @@ fn batch_shape(sample: &[i64]) -> String {
     format!("(None, {})", dims.join(", "))
 }
 
+/// An error for a tensor that holds nothing at all (`Tensor::new()`), which tch would
+/// otherwise report as shape `(0,)` or panic on.
+pub(crate) fn require_defined(t: &Tensor, what: &str, name: &str) -> Result<()> {
+    if t.defined() {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "{what}: {name} is an undefined (empty) tensor, as Tensor::new() makes; pass a tensor \
+         with data"
+    )))
+}
+
 /// The class the model gives sample `index` of `predictions` (the output of `predict`):
 /// the lesson's `np.argmax(y_pred[0])`, as a number that indexes the class names:
 /// `classes[predicted_class(&predictions, 0)?]`.
 pub fn predicted_class(predictions: &Tensor, index: i64) -> Result<usize> {
+    require_defined(predictions, "predicted_class", "predictions")?;
     let dims = predictions.size();
     let [n, classes] = dims[..] else {
         return Err(Error::shape(format!(
@@ -578,15 +626,25 @@ pub fn predicted_class(predictions: &Tensor, index: i64) -> Result<usize> {
 }
 
 /// Row-wise class numbers: for `[n, classes]` an `i64` tensor `[n]`, for one row
-/// `[classes]` a scalar (`np.argmax(y_pred[0])` in the lesson). An empty input gives an
-/// empty result rather than a panic.
-pub fn argmax(t: &Tensor) -> Tensor {
-    let empty = || Tensor::empty([0], (Kind::Int64, t.device()));
+/// `[classes]` a scalar (`np.argmax(y_pred[0])` in the lesson). A scalar gives 0 and no
+/// rows give no classes, as in NumPy; a tensor that is not numbers, or has no classes to
+/// choose from, is an error.
+pub fn argmax(t: &Tensor) -> Result<Tensor> {
+    require_defined(t, "argmax", "the tensor")?;
+    if !t.is_floating_point() && !is_integer(t.kind()) {
+        return Err(Error::invalid(format!(
+            "argmax: expects numbers (such as predict's output), got {:?}",
+            t.kind()
+        )));
+    }
     if t.dim() == 0 {
-        return Tensor::zeros([], (Kind::Int64, t.device()));
+        return Ok(Tensor::f_zeros([], (Kind::Int64, t.device()))?);
     }
-    if t.numel() == 0 {
-        return empty();
+    if t.size().last() == Some(&0) {
+        return Err(Error::shape(format!(
+            "argmax: a tensor of shape {} has no classes to choose from",
+            t.shape()
+        )));
     }
-    t.f_argmax(-1, false).unwrap_or_else(|_| empty())
+    Ok(t.f_argmax(-1, false)?)
 }

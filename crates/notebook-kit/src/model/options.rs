@@ -126,6 +126,14 @@ pub(crate) fn check_batch_size(batch_size: usize) -> Result<()> {
     if batch_size == 0 {
         return Err(Error::invalid("batch_size must be at least 1"));
     }
+    // Batches are cut with libtorch's i64 row counts.
+    if i64::try_from(batch_size).is_err() {
+        return Err(Error::invalid(format!(
+            "batch_size {batch_size} is too large: at most {} (i64::MAX); a batch_size of at \
+             least the number of samples already trains on all of them at once",
+            i64::MAX
+        )));
+    }
     Ok(())
 }
 

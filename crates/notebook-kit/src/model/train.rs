@@ -34,9 +34,10 @@ impl Sequential {
     /// Trains the model, Keras's `model.fit(x, y, ...)`. Returns the per-epoch history.
     ///
     /// Errors (nothing panics): not compiled; shapes of `x` or `y` that do not fit the
-    /// model; `x` and `y` of different lengths; an empty data set; `batch_size` 0; a
-    /// `verbose` other than 0, 1, 2; a loss that becomes NaN or infinite (the error names
-    /// the epoch and step).
+    /// model; `x` and `y` of different lengths; an empty data set; `batch_size` 0 or above
+    /// `i64::MAX`; a `verbose` other than 0, 1, 2; a loss that becomes NaN or infinite (the
+    /// error names the epoch and step and, as that step's update was already applied, says
+    /// whether the weights are still finite).
     pub fn fit(&mut self, x: &Tensor, y: &Tensor, options: Fit<'_>) -> Result<History> {
         let metric = self.compiled("fit")?.metric;
         let verbosity = options.verbose.verbosity()?;
@@ -60,7 +61,9 @@ impl Sequential {
             let pace = if epoch == 1 { Pace::FIRST } else { Pace::LATER };
             let mut bar = Progbar::new(steps, verbosity, pace);
             let at = (epoch, epochs, &watch);
-            let result = self.train_epoch(at, &x, &labels, &options, &mut bar)?;
+            let result = self
+                .train_epoch(at, &x, &labels, &options, &mut bar)
+                .map_err(|e| self.with_weight_advice(e))?;
             let history = &mut self.history;
             history.loss.push(result.loss);
             history.accuracy.push(result.accuracy);
@@ -80,21 +83,19 @@ impl Sequential {
     }
 
     /// One training step on one batch, Keras's `model.train_on_batch(x, y)`: returns the
-    /// batch's loss and accuracy before the update, as Keras does.
+    /// batch's loss and accuracy before the update, as Keras does. A NaN or infinite loss is
+    /// an error and leaves the weights as they were.
     pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<(f64, f64)> {
         let metric = self.compiled("train_on_batch")?.metric;
         let (x, labels) = self.prepare_data(x, y, "train_on_batch")?;
-        let (loss, output) = match self.training_path().unwrap_or(TrainingPath::Autograd) {
-            TrainingPath::Fused => self.fused_step(&x, &labels)?,
-            TrainingPath::Autograd => self.autograd_step(&x, &labels)?,
+        // The loss is read anyway, so checking it before the update costs nothing here
+        // (in `fit` it would make every step wait for the device).
+        let step = match self.training_path().unwrap_or(TrainingPath::Autograd) {
+            TrainingPath::Fused => self.fused_step(&x, &labels, LossCheck::BeforeUpdate),
+            TrainingPath::Autograd => self.autograd_step(&x, &labels, LossCheck::BeforeUpdate),
         };
+        let (loss, output) = step.map_err(|e| self.with_weight_advice(e))?;
         let loss = loss.f_double_value(&[])?;
-        if !loss.is_finite() {
-            return Err(Error::NonFinite(format!(
-                "train_on_batch: the loss became {loss}; try a lower learning rate, and check \
-                 the inputs for NaN or infinity"
-            )));
-        }
         let correct = metric
             .correct(&output, labels.class())?
             .f_int64_value(&[])?;
@@ -122,8 +123,8 @@ impl Sequential {
         for (step, (begin, len)) in batches(n, options.batch_size).enumerate() {
             let (xb, lb) = epoch_batches.get(begin, len)?;
             let (loss, output) = match path {
-                TrainingPath::Fused => self.fused_step(&xb, &lb)?,
-                TrainingPath::Autograd => self.autograd_step(&xb, &lb)?,
+                TrainingPath::Fused => self.fused_step(&xb, &lb, LossCheck::Later)?,
+                TrainingPath::Autograd => self.autograd_step(&xb, &lb, LossCheck::Later)?,
             };
             tally.record(len, loss, output, lb.class());
             if watch.requested() {
@@ -156,11 +157,17 @@ impl Sequential {
 
     /// One step with autograd: forward, backward, optimizer update. Returns the batch's
     /// mean loss and the output layer's values, both detached.
-    fn autograd_step(&mut self, x: &Tensor, labels: &Labels) -> Result<(Tensor, Tensor)> {
+    fn autograd_step(
+        &mut self,
+        x: &Tensor,
+        labels: &Labels,
+        check: LossCheck,
+    ) -> Result<(Tensor, Tensor)> {
         let mut params = self.parameters();
         let (z, activation) = self.forward_logits(x)?;
         let compiled = self.compiled.as_mut().ok_or(Error::NotCompiled("fit"))?;
         let loss = compiled.loss.compute(&z, activation, &labels.target)?;
+        check.before_update(&loss)?;
         // Gradients returned rather than accumulated into `.grad()`: nothing to zero, and
         // the optimizer may reuse their memory.
         let grads = Tensor::f_run_backward(&[&loss], &params, false, false)?;
@@ -170,14 +177,78 @@ impl Sequential {
     }
 
     /// One step on the fused path (see `fused.rs`).
-    fn fused_step(&mut self, x: &Tensor, labels: &Labels) -> Result<(Tensor, Tensor)> {
+    fn fused_step(
+        &mut self,
+        x: &Tensor,
+        labels: &Labels,
+        check: LossCheck,
+    ) -> Result<(Tensor, Tensor)> {
         let layers: Vec<&DenseWeights> = self
             .layers
             .iter()
             .filter_map(super::BuiltLayer::dense)
             .collect();
         let compiled = self.compiled.as_mut().ok_or(Error::NotCompiled("fit"))?;
-        fused::step(&layers, x, labels, compiled.loss, &mut compiled.optimizer)
+        fused::step(
+            &layers,
+            x,
+            labels,
+            compiled.loss,
+            &mut compiled.optimizer,
+            check,
+        )
+    }
+
+    /// Adds to a non-finite-loss error what the weights' state means for the learner: once
+    /// they are NaN or infinite, training again fails even on clean data.
+    fn with_weight_advice(&self, error: Error) -> Error {
+        let Error::NonFinite(message) = error else {
+            return error;
+        };
+        let advice = if self.weights_are_finite() {
+            "The weights are still finite: check the inputs for NaN or infinity, or try a \
+             lower learning rate."
+        } else {
+            "The weights are now NaN or infinite, so training again fails even on clean data: \
+             build the model again (or restore weights saved with get_weights, through \
+             set_weights); then check the inputs for NaN or infinity, or try a lower learning \
+             rate."
+        };
+        Error::NonFinite(format!("{message} {advice}"))
+    }
+
+    /// Are all weights finite? Only asked after a non-finite loss, where a read is cheap; a
+    /// failed check counts as "no", whose advice (rebuild) is safe either way.
+    fn weights_are_finite(&self) -> bool {
+        self.parameters().iter().all(|p| {
+            p.f_isfinite()
+                .and_then(|finite| finite.f_all())
+                .and_then(|all| all.f_int64_value(&[]))
+                .is_ok_and(|all| all == 1)
+        })
+    }
+}
+
+/// When a step looks at its loss: `fit` leaves it on the device (`Tally` reads it later);
+/// `train_on_batch` reads it before the update and refuses a NaN or infinite one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LossCheck {
+    Later,
+    BeforeUpdate,
+}
+
+impl LossCheck {
+    pub(crate) fn before_update(self, loss: &Tensor) -> Result<()> {
+        if self == LossCheck::Later {
+            return Ok(());
+        }
+        let value = loss.f_double_value(&[])?;
+        if value.is_finite() {
+            return Ok(());
+        }
+        Err(Error::NonFinite(format!(
+            "train_on_batch: the loss is {value}, so this step's update was not applied."
+        )))
     }
 }
 
@@ -245,8 +316,8 @@ impl Tally {
                 let step = self.read_upto + i;
                 if !loss.is_finite() {
                     return Err(Error::NonFinite(format!(
-                        "training stopped: the loss became {loss} at epoch {}, step {}/{}. \
-                         Try a lower learning rate, and check the inputs for NaN or infinity.",
+                        "training stopped: the loss became {loss} at epoch {}, step {}/{}, \
+                         after that step's update (and perhaps a few more) had been applied.",
                         self.epoch,
                         step + 1,
                         self.steps
