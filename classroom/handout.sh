@@ -5,8 +5,10 @@
 #   sudo classroom/handout.sh [--prefix DIR] [--reset] NOTEBOOK [STUDENT ...]
 #
 # NOTEBOOK is a file in PREFIX/src/notebooks (add new ones to the checkout's notebooks/ and
-# re-run classroom/setup.sh). Without STUDENT: every member of the class group. Copies are made
-# as the student, so they own them and nothing follows links on root's behalf.
+# re-run classroom/setup.sh); solutions (*-solution.ipynb), which a server start does not hand
+# out, are released this way. Without STUDENT: every member of the class group (accounts made
+# later need another run). Copies are made as the student, so they own them and nothing
+# follows links on root's behalf.
 set -euo pipefail
 prefix=${NOTEBOOK_KIT_PREFIX:-/opt/notebook-kit}
 reset=
@@ -42,8 +44,16 @@ dir=$HOME/rust-lesson/notebooks
 mkdir -p "$dir"
 if [ -e "$dir/$nb" ]; then
     if [ -z "$reset" ]; then echo "$USER: already has $nb, left alone"; exit 0; fi
-    kept="$dir/${nb%.ipynb}-before-reset-$(date +%Y%m%d-%H%M%S).ipynb"
-    mv "$dir/$nb" "$kept"
+    # A name no earlier reset took (two in one second get -2, -3...): the empty file is made
+    # with O_EXCL (noclobber), so nothing of the student's is ever overwritten.
+    base="$dir/${nb%.ipynb}-before-reset-$(date +%Y%m%d-%H%M%S)"
+    kept="$base.ipynb" n=1
+    until (set -C; : > "$kept") 2>/dev/null; do
+        n=$((n + 1))
+        [ "$n" -le 100 ] || { echo "$USER: no free name for the backup of $nb (is $dir writable?)" >&2; exit 1; }
+        kept="$base-$n.ipynb"
+    done
+    mv -f "$dir/$nb" "$kept"
     echo "$USER: own copy kept as ${kept##*/}"
 fi
 cp "$src" "$dir/$nb"

@@ -8,17 +8,21 @@ folder (root only) holds the hub's database, cookie secret and the teacher's fir
   (NativeAuthenticator); the teacher is the hub's admin.
 - Each student's server runs under their own Unix account, created on first start, with a
   home only they can read. On every start the lesson's notebooks they do not have yet are
-  copied to ~/rust-lesson/notebooks; their own copies are never overwritten.
+  copied to ~/rust-lesson/notebooks (solutions, *-solution.ipynb, only with handout.sh); their
+  own copies are never overwritten.
 - libtorch/OpenMP threads per kernel come from one setting (`threads`, default cores /
-  `students`), so one student's training cannot take every core from the others.
+  `students`). That sizes each kernel's training, not a student: nothing limits CPU or memory
+  per student (LocalProcessSpawner has no such limits).
 """
 
+import asyncio
 import json
 import os
 import pathlib
 import pwd
 import grp
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -58,7 +62,13 @@ c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
 if S.get("ssl_cert") and S.get("ssl_key"):
     c.JupyterHub.ssl_cert = S["ssl_cert"]
     c.JupyterHub.ssl_key = S["ssl_key"]
-c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+# The database holds the students' password hashes: root's alone, as the cookie secret (which
+# JupyterHub writes 0600). sqlite creates it with the umask's mode and gives its journal the
+# same mode, so it is made 0600 here, before the hub opens it.
+DB = STATE / "jupyterhub.sqlite"
+os.close(os.open(DB, os.O_WRONLY | os.O_CREAT, 0o600))
+os.chmod(DB, 0o600)
+c.JupyterHub.db_url = f"sqlite:///{DB}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 
 
@@ -175,21 +185,35 @@ def prepare_account(spawner):
     spawner.log.info("Created Unix account %s (%s)", name, home)
 
 
-def sweep_kernel_folders(spawner):
+SWEEP_TIMEOUT_S = 30
+
+
+async def sweep_kernel_folders(spawner):
     """Removes the private compile folders of the user's kernels that are no longer running.
-    Runs as the user: their cache is theirs to arrange, root should not follow their links."""
+    Runs as the user: their cache is theirs to arrange, root should not follow their links.
+    A coroutine (JupyterHub awaits it), so that a long sweep never blocks the hub's event loop;
+    past SWEEP_TIMEOUT_S it is killed, and the next server or kernel start sweeps again."""
     name = spawner.user.name
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
         return
-    subprocess.run(
-        [str(KERNEL_WRAPPER), "--sweep"],
+    proc = await asyncio.create_subprocess_exec(
+        str(KERNEL_WRAPPER), "--sweep",
         preexec_fn=set_user_setuid(name),
         env={"HOME": entry.pw_dir, "USER": name, "PATH": "/usr/bin:/bin"},
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        timeout=60, check=False,
+        start_new_session=True,
     )
+    try:
+        await asyncio.wait_for(proc.wait(), SWEEP_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        spawner.log.warning("Sweeping %s's kernel folders took over %d s: stopped", name, SWEEP_TIMEOUT_S)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the script and its rm
+        except ProcessLookupError:
+            pass
+        await proc.wait()
 
 
 c.JupyterHub.spawner_class = "localprocess"

@@ -8,7 +8,8 @@
 #   sudo classroom/setup.sh [OPTIONS] --start   the same, then run the hub in the foreground
 #
 # Hub options are stored in PREFIX/hub/classroom.json; a later run keeps what it is not given.
-#   --prefix DIR            install here (default /opt/notebook-kit; NOTEBOOK_KIT_PREFIX)
+#   --prefix DIR            install here (default /opt/notebook-kit; NOTEBOOK_KIT_PREFIX): a new or
+#                           empty folder, or an earlier install (marked .notebook-kit-install)
 #   --teacher NAME          the teacher's account, the hub's admin (default teacher)
 #   --teacher-password-file FILE   the teacher's first password (default: a generated one,
 #                           saved in PREFIX/hub/teacher-password)
@@ -63,9 +64,27 @@ done
 
 [ "$(id -u)" = 0 ] || die "run as root (sudo): it installs for every user under $PREFIX and creates the students' accounts"
 # evcxr resolves `:dep` paths to real paths; the prebuilt folder must be built against the same.
-mkdir -p "$PREFIX"
-PREFIX=$(realpath "$PREFIX")
-[[ "$PREFIX" != "$ROOT"* ]] || die "--prefix must be outside the checkout ($ROOT)"
+PREFIX=$(realpath -m "$PREFIX")
+# Every run makes everything under the prefix root's and readable by all: never do that to a
+# folder this script did not make (--prefix /opt or a home). Ours carry this marker; installs
+# made before it existed are recognised by what they hold.
+MARKER=.notebook-kit-install
+check_prefix() {
+    [ "$PREFIX" != / ] || die "--prefix / is not a folder of its own"
+    [[ "$PREFIX/" != "$ROOT/"* ]] || die "--prefix must be outside the checkout ($ROOT)"
+    [[ "$ROOT/" != "$PREFIX/"* ]] || die "--prefix must not contain the checkout ($ROOT)"
+    if [ -e "$PREFIX" ] || [ -L "$PREFIX" ]; then
+        [ -d "$PREFIX" ] || die "--prefix $PREFIX exists and is not a folder"
+        [ -f "$PREFIX/$MARKER" ] && return
+        if [ -n "$(ls -A "$PREFIX")" ] && ! { [ -d "$PREFIX/kit" ] && [ -f "$PREFIX/hub/classroom.json" ]; } \
+            && ! { [ -f "$PREFIX/src/classroom/setup.sh" ] && [ -f "$PREFIX/src/kernel-setup.sh" ]; }; then
+            die "--prefix $PREFIX is a non-empty folder that is not a notebook-kit class install (no $MARKER): give a new or empty folder"
+        fi
+    fi
+    mkdir -p "$PREFIX"
+    echo "notebook-kit class install (classroom/setup.sh); setup.sh only updates folders with this file" > "$PREFIX/$MARKER"
+}
+check_prefix
 SYSTEM_PYTHON=/usr/bin/python3
 [ -x "$SYSTEM_PYTHON" ] || die "$SYSTEM_PYTHON is missing (Debian: apt-get install python3 python3-venv)"
 # Only what every user can run: no rustup proxies or pyenv shims from root's home.
@@ -328,18 +347,31 @@ RUN
     mv "$PREFIX/bin/notebook-kit-hub.tmp" "$PREFIX/bin/notebook-kit-hub"
 }
 
-# Readable by all, writable by root only; the hub's state by root only.
+# Readable by all, writable by root only; the hub's state (database, cookie secret, teacher's
+# password) root's alone: the walk never enters hub/, which is tightened on every run (JupyterHub
+# refuses a cookie secret others can read; installs before this fix left hub/'s files 0644).
+secure_hub() {
+    local hub=$PREFIX/hub
+    [ -d "$hub" ] || return 0
+    chown root:root "$hub"
+    chmod 700 "$hub"
+    find "$hub" -mindepth 1 -exec chown -h root:root {} +
+    find "$hub" -mindepth 1 ! -type l -exec chmod go-rwx {} +
+}
 fix_permissions() {
-    chown -R root:root "$PREFIX"
-    chmod -R go-w,a+rX "$PREFIX"
-    chmod 700 "$PREFIX/hub"
-    local bad
-    bad=$(find "$PREFIX" -path "$PREFIX/hub" -prune -o \( -perm /022 -o ! -user root \) ! -type l -print -quit)
+    local hub=$PREFIX/hub bad
+    secure_hub
+    find "$PREFIX" -path "$hub" -prune -o -exec chown -h root:root {} +
+    find "$PREFIX" -path "$hub" -prune -o ! -type l -exec chmod go-w,a+rX {} +
+    bad=$(find "$PREFIX" -path "$hub" -prune -o \( -perm /022 -o ! -user root \) ! -type l -print -quit)
     [ -z "$bad" ] || die "$bad is writable by others after fixing permissions"
+    bad=$(find "$hub" \( -perm /077 -a ! -path "$hub" -o ! -user root -o -path "$hub" ! -perm 700 \) ! -type l -print -quit)
+    [ -z "$bad" ] || die "$bad can be read by others after fixing permissions"
 }
 
 start=$SECONDS
 say "Installing into $PREFIX"
+secure_hub  # first: an install damaged by an older setup.sh has its secrets readable until then
 timed sync_source
 timed setup_rust
 timed setup_crates

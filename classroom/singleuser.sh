@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A student's server, started by the class hub under the student's own account: hands out the
-# lesson notebooks the student does not have yet (their own copies are never touched), then
-# runs JupyterLab. Deleting a notebook and restarting the server brings back a fresh copy.
+# lesson notebooks the student does not have yet (their own copies are never touched), except
+# solutions (*-solution.ipynb, released with handout.sh), then runs JupyterLab. Deleting a
+# notebook and restarting the server brings back a fresh copy.
 set -euo pipefail
 prefix=${NOTEBOOK_KIT_PREFIX:?started by the class hub, which sets NOTEBOOK_KIT_PREFIX}
 umask 077
@@ -12,7 +13,9 @@ mkdir -p "$lesson/notebooks"
 if [ ! -e "$lesson/crates" ] || [ -L "$lesson/crates" ]; then
     ln -sfn "$prefix/src/crates" "$lesson/crates"
 fi
+# Solutions stay with the teacher until classroom/handout.sh releases them.
 for nb in "$prefix/src/notebooks"/*.ipynb; do
+    case "${nb##*/}" in *-solution.ipynb) continue ;; esac
     [ -e "$lesson/notebooks/${nb##*/}" ] || cp "$nb" "$lesson/notebooks/"
 done
 kernel="$prefix/kit/bin/rust-tch-kernel"

@@ -9,10 +9,12 @@ own; the students sign up, the teacher approves them, each logs in and asks the 
 token; their servers start at the same moment and each student's own kernel runs the lesson's
 opening cells (`:dep`, `cifar10::load_data()?`, `plot_sample` -> image/png) and a short `fit`.
 Then isolation: kernels run as the student, students cannot read each other's notebooks or
-kernel folders nor write into the install, the shared prebuilt folder is unchanged; a
-student's edited notebook survives a server restart. Whatever happens (a failed step, Ctrl+C,
-SIGTERM), the hub, the servers, the accounts and the ports are gone at the end, and anything
-left behind fails the test. Prints the measured times, kernel memory and private disk.
+kernel folders nor write into the install, the shared prebuilt folder is unchanged, the hub's
+secrets (the install's and the test hub's) are root's alone. Solutions are not handed out at a
+server start but by handout.sh; a student's edited notebook survives a server restart. Whatever
+happens (a failed step, Ctrl+C, SIGTERM), the hub, the servers, the accounts and the ports are
+gone at the end, and anything left behind fails the test. Prints the measured times, kernel
+memory and private disk.
 """
 
 import argparse
@@ -113,6 +115,13 @@ def pids_of(uid):
     return [int(p) for p in out.split()]
 
 
+def zombie(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True  # gone
+
+
 def kill_pids(pids, grace_s=10):
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
@@ -134,9 +143,42 @@ def remove_test_account(name):
         raise Failure(f"Unix account {name} exists and was not made by this test (comment {entry.pw_gecos!r}); "
                       "refusing to touch it")
     kill_pids(pids_of(entry.pw_uid))
+    # A process forking while it is killed leaves a child behind: kill until none is left
+    # (zombies cannot be killed; their parent or init reaps them).
+    deadline = time.monotonic() + 10
+    while (left := [p for p in pids_of(entry.pw_uid) if not zombie(p)]) and time.monotonic() < deadline:
+        kill_pids(left, grace_s=1)
+    if left:
+        raise Failure(f"{name}'s processes survive SIGKILL: {left}")
     subprocess.run(["userdel", "-r", name], capture_output=True)
     if account(name) is not None:
         raise Failure(f"userdel -r {name} failed")
+
+
+# The hub's secrets: JupyterHub refuses a cookie secret others can read, and the database holds
+# the password hashes.
+SECRETS = ("jupyterhub_cookie_secret", "jupyterhub.sqlite", "jupyterhub.sqlite-journal", "jupyterhub.sqlite-wal",
+           "teacher-password")
+
+
+def secrets_exposed(folder, must_exist=()):
+    """What in a hub state folder others could read: the folder itself and its secret files."""
+    problems = []
+    if not folder.is_dir():
+        return [f"{folder} is missing"]
+    st = os.stat(folder)
+    if st.st_uid != 0 or st.st_mode & 0o077:
+        problems.append(f"{folder} is mode {st.st_mode & 0o777:o}, uid {st.st_uid} (want 700, root)")
+    for name in SECRETS:
+        p = folder / name
+        if not p.exists():
+            if name in must_exist:
+                problems.append(f"{p} is missing")
+            continue
+        st = os.stat(p)
+        if st.st_uid != 0 or st.st_mode & 0o077:
+            problems.append(f"{p} is mode {st.st_mode & 0o777:o}, uid {st.st_uid} (want 600, root)")
+    return problems
 
 
 def as_user(name, *cmd):
@@ -449,8 +491,20 @@ def check(condition, message):
 
 
 async def run(hub, prefix, results, shot_path=None):
+    probe = prefix / "kit" / "template" / "e2e-probe"
+    try:
+        await run_checks(hub, prefix, results, probe, shot_path)
+    finally:
+        # Only there when a student could write into the prebuilt folder (a failed check).
+        if probe.exists() or probe.is_symlink():
+            probe.unlink()
+
+
+async def run_checks(hub, prefix, results, probe, shot_path=None):
     template = prefix / "kit" / "template"
     before = manifest(template)
+    exposed = secrets_exposed(hub.state, must_exist=("jupyterhub_cookie_secret", "jupyterhub.sqlite"))
+    check(not exposed, "the running hub's secrets can be read by others: " + "; ".join(exposed))
 
     log("students sign up; the teacher approves them")
     for name in STUDENTS:
@@ -478,7 +532,7 @@ async def run(hub, prefix, results, shot_path=None):
 
     log(f"{len(students)} servers start at once; each runs the lesson's opening cells and a short fit")
     t0 = time.monotonic()
-    tasks = [student_lesson(st, STUDENTS[1] if i == 0 else STUDENTS[0], template / "e2e-probe")
+    tasks = [student_lesson(st, STUDENTS[1] if i == 0 else STUDENTS[0], probe)
              for i, st in enumerate(students)]
     load_before = open("/proc/loadavg").read().split()[:3]
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
@@ -487,7 +541,10 @@ async def run(hub, prefix, results, shot_path=None):
         raise Failure("; ".join(str(e) for e in errors))
 
     log("measuring kernels and checking isolation")
+    solutions = sorted(p.name for p in (prefix / "src/notebooks").glob("*-solution.ipynb"))
     for st in students:
+        given = sorted(p.name for p in (st.home / "rust-lesson/notebooks").glob("*-solution.ipynb"))
+        check(not given, f"{st.name} got the solutions at the server start: {given}")
         st.find_kernel()
         uid = pwd.getpwnam(st.name).pw_uid
         m = re.search(r"e2e isolation: uid (\d+) other-home (\S+) shared-write (\S+)", st.outputs["isolation"])
@@ -556,6 +613,17 @@ async def run(hub, prefix, results, shot_path=None):
           f"after the reset {nb1} is not the original")
     check(len(kept) == 1 and "E2E-STUDENT-EDIT" in kept[0].read_text(),
           f"the reset did not keep {s1.name}'s own version: {kept}")
+    if solutions:
+        log(f"the teacher releases {solutions[0]} to {s1.name} with handout.sh")
+        r = subprocess.run([str(prefix / "src/classroom/handout.sh"), "--prefix", str(prefix), solutions[0], s1.name],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f"handout.sh {solutions[0]} failed: {r.stdout[-300:]} {r.stderr[-300:]}")
+        got = s1.home / "rust-lesson/notebooks" / solutions[0]
+        check(got.exists() and got.read_bytes() == (prefix / "src/notebooks" / solutions[0]).read_bytes(),
+              f"handout.sh did not give {s1.name} {solutions[0]}")
+        check(got.stat().st_uid == pwd.getpwnam(s1.name).pw_uid, f"{got} is not owned by {s1.name}")
+        check(not (s2.home / "rust-lesson/notebooks" / solutions[0]).exists(),
+              f"handout.sh to {s1.name} also gave {s2.name} {solutions[0]}")
 
     for st in students:
         results["students"].append({
@@ -654,7 +722,25 @@ def shared_files(template):
                 yield os.path.join(dirpath, f)
 
 
-def cleanup(hub, state, names):
+def processes_of_test_hub(state):
+    """Processes started for the test's hub that outlive it: the idle culler (a service, in a
+    session of its own) runs in the hub's working folder, the test's state folder; nothing
+    else on the machine refers to that unique temporary folder."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{d}/cwd")
+            cmdline = open(f"/proc/{d}/cmdline", "rb").read().decode(errors="replace")
+        except OSError:
+            continue
+        if cwd == str(state) or cwd.startswith(f"{state}/") or cwd.startswith(f"{state} ") or str(state) in cmdline:
+            found.append(int(d))
+    return found
+
+
+def cleanup(hub, state, names, keep_log=None):
     """Stops and removes everything; returns what could not be removed."""
     problems = []
     if hub is not None:
@@ -671,6 +757,10 @@ def cleanup(hub, state, names):
                     kill_pids([pid])
             except (OSError, ValueError):
                 pass
+        stray = processes_of_test_hub(state)
+        if stray:
+            problems.append(f"{len(stray)} process(es) of the hub outlived it: {stray}")
+            kill_pids(stray)
     for name in names:
         entry = account(name)
         if entry is None:
@@ -687,12 +777,21 @@ def cleanup(hub, state, names):
         for port in (hub.port, hub.hub_port, hub.proxy_api_port):
             if port_open(port):
                 problems.append(f"port {port} is still open")
+    if keep_log and hub is not None:
+        try:
+            shutil.copy(hub.log_path, keep_log)
+        except OSError as e:
+            log(f"could not keep the hub's log: {e}")
     shutil.rmtree(state, ignore_errors=True)
     return problems
 
 
 def interrupted(signum, frame):
     raise KeyboardInterrupt
+
+
+def not_now(signum, frame):
+    log(f"signal {signum} during the cleanup: ignored, the cleanup goes on")
 
 
 def main():
@@ -726,6 +825,9 @@ def main():
     failure = None
     started = time.monotonic()
     try:
+        exposed = secrets_exposed(prefix / "hub")
+        check(not exposed, "the install's hub secrets can be read by others (re-run classroom/setup.sh): "
+              + "; ".join(exposed))
         hub.write_settings()
         log(f"starting the hub on {hub.url} (hub API :{hub.hub_port}, proxy API :{hub.proxy_api_port})")
         hub.start()
@@ -739,12 +841,14 @@ def main():
         traceback.print_exc()
         failure = f"{type(e).__name__}: {e}"
     finally:
-        if args.keep_log and hub.log_path.exists():
-            shutil.copy(hub.log_path, args.keep_log)
+        # A second Ctrl+C or SIGTERM must not cut the cleanup short (accounts, processes left).
+        # A handler, not SIG_IGN, which the commands run from here would inherit.
+        signal.signal(signal.SIGINT, not_now)
+        signal.signal(signal.SIGTERM, not_now)
         if failure:
             print(f"--- hub log (last lines) ---\n{hub.log_tail(60)}\n---", flush=True)
         log("stopping the hub, removing accounts")
-        leftovers = cleanup(hub, state, names)
+        leftovers = cleanup(hub, state, names, args.keep_log)
     if leftovers:
         failure = (failure + "; " if failure else "") + "left behind: " + "; ".join(leftovers)
     results["seconds"] = round(time.monotonic() - started)
