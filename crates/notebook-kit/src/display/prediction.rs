@@ -1,5 +1,10 @@
 //! One test image beside the model's class probabilities: what it is, what the model
 //! thinks, and how sure it is.
+//!
+//! The lesson's model ends in sigmoid units, whose ten outputs are independent scores that
+//! need not add up to 1; printed as percentages they read as probabilities that make no
+//! sense together ("frog (9.7%)" as the most likely class). So values are printed as
+//! percentages only when the row is a distribution (softmax), and as scores otherwise.
 
 use plotters::element::{Rectangle, Text};
 use plotters::style::text_anchor::{HPos, VPos};
@@ -41,10 +46,11 @@ pub fn plot_prediction(
     let right = predicted as i64 == truth;
 
     let true_line = format!("true: {true_name}");
+    let distribution = is_distribution(&row);
     let predicted_line = format!(
-        "predicted: {} ({:.1}%)",
+        "predicted: {} ({})",
         classes[predicted],
-        row[predicted] * 100.0
+        caption_value(row[predicted], distribution)
     );
 
     let scale = scale_for(&picture);
@@ -113,11 +119,54 @@ pub fn plot_prediction(
                     rgb(colour).filled(),
                 ))?;
             }
-            let value = format!("{:.1}%", p * 100.0);
+            let value = bar_value(*p, distribution);
             let value_style = text_style(FONT_PX, TEXT, anchor(HPos::Left, VPos::Center));
             area.draw(&Text::new(value, (x1 + 8, middle), value_style))?;
         }
         Ok(())
     })?;
     Ok(figure)
+}
+
+/// Does this row of outputs add up to 1, as softmax outputs do (within float rounding)?
+fn is_distribution(row: &[f32]) -> bool {
+    (row.iter().map(|&p| f64::from(p)).sum::<f64>() - 1.0).abs() < 1e-3
+}
+
+/// A bar's number: a percentage for a distribution, else the score itself.
+fn bar_value(p: f32, distribution: bool) -> String {
+    if distribution {
+        format!("{:.1}%", p * 100.0)
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// The predicted class's number in the caption, saying which kind it is.
+fn caption_value(p: f32, distribution: bool) -> String {
+    if distribution {
+        bar_value(p, true)
+    } else {
+        format!("score {}", bar_value(p, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_scores_are_not_printed_as_percentages() {
+        let softmax = [0.7, 0.2, 0.1];
+        let sigmoid = [0.097, 0.029, 0.058];
+        assert!(is_distribution(&softmax));
+        assert!(!is_distribution(&sigmoid));
+        assert_eq!(caption_value(0.7, is_distribution(&softmax)), "70.0%");
+        assert_eq!(bar_value(0.1, is_distribution(&softmax)), "10.0%");
+        assert_eq!(
+            caption_value(0.097, is_distribution(&sigmoid)),
+            "score 0.097"
+        );
+        assert_eq!(bar_value(0.029, is_distribution(&sigmoid)), "0.029");
+    }
 }
