@@ -18,6 +18,11 @@ gradients) cross-checks. notebook-kit offers both rules and runs through
 
     benches/.venv-keras/bin/python benches/parity.py [--steps 100] [--no-rust]
     benches/.venv-keras/bin/python benches/parity.py --small-fixture
+    benches/.venv-keras/bin/python benches/parity.py --exercise [--steps 100]
+    benches/.venv-keras/bin/python benches/parity.py --exercise-fixture
+
+The exercise fixture is the exercise's model scaled down: Fashion-MNIST, Adam, sparse
+categorical cross-entropy of class numbers, where the lesson has SGD and one-hot labels.
 
 Each loss is the one `train_on_batch` returns for that step's batch: the batch loss on the
 weights before that step's update (checked here against a NumPy forward pass on the
@@ -34,6 +39,7 @@ reference at some step, or failed to run; else 0, also when it was skipped (said
 """
 
 import argparse
+import gzip
 import json
 import os
 import platform
@@ -60,11 +66,27 @@ TIE = 1e-6
 DEPARTS = 1e-6
 SEED = 42
 
-LESSON = {"input_shape": [32, 32, 3], "hidden": [3000, 1000], "batch_size": 32, "steps": 100}
+# The lesson: CIFAR-10, SGD(0.01), categorical cross-entropy of one-hot labels.
+LESSON = {"dataset": "cifar10", "input_shape": [32, 32, 3], "hidden": [3000, 1000],
+          "batch_size": 32, "steps": 100, "optimizer": "sgd", "learning_rate": 0.01,
+          "loss": "categorical_crossentropy"}
 # Same layer kinds and loss, small enough to commit: 8x8 images (4x4 average pooling of
 # real CIFAR-10 images), 64 and 32 hidden units, batch 8.
-SMALL = {"input_shape": [8, 8, 3], "hidden": [64, 32], "batch_size": 8, "steps": 20}
-SMALL_DIR = os.path.join(ROOT, "crates", "notebook-kit", "tests", "fixtures", "parity-small")
+SMALL = LESSON | {"input_shape": [8, 8, 3], "hidden": [64, 32], "batch_size": 8, "steps": 20}
+# The exercise (Fashion-MNIST, hidden layers of 500, Adam at Keras's defaults, sparse
+# categorical cross-entropy of class numbers) scaled down the same way: 7x7 images, three
+# hidden layers of 32 (the exercise has one or five), batch 8.
+EXERCISE_SMALL = {"dataset": "fashion-mnist", "input_shape": [7, 7], "hidden": [32, 32, 32],
+                  "batch_size": 8, "steps": 20, "optimizer": "adam", "learning_rate": 0.001,
+                  "loss": "sparse_categorical_crossentropy"}
+# The exercise's deeper model at full size, for the report in benches/README.md.
+EXERCISE = EXERCISE_SMALL | {"input_shape": [28, 28], "hidden": [500] * 5, "batch_size": 32, "steps": 100}
+FIXTURES = os.path.join(ROOT, "crates", "notebook-kit", "tests", "fixtures")
+SMALL_DIR = os.path.join(FIXTURES, "parity-small")
+EXERCISE_DIR = os.path.join(FIXTURES, "parity-exercise-small")
+# Keras's Adam defaults (both versions).
+BETA_1, BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
+FASHION_TRAIN = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 
 COLUMNS = [  # (key, header, reference key)
     ("tf_keras", "tf-keras", None),
@@ -98,13 +120,61 @@ def load_cifar10_train(folder):
         fail(str(e))
 
 
+def read_idx(path, dims):
+    """One gzipped IDX file of unsigned bytes as a uint8 array with `dims` dimensions."""
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:
+        fail(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
+    # Magic: two zero bytes, type 0x08 (unsigned byte), the number of dimensions.
+    if len(data) < 4 + 4 * dims or data[:4] != bytes([0, 0, 8, dims]):
+        fail(f"{path}: not an IDX file of unsigned bytes with {dims} dimension(s)")
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
+    if body.size != int(np.prod(shape)):
+        fail(f"{path}: header says {shape}, body has {body.size} bytes")
+    return body.reshape(shape)
+
+
+def load_fashion_mnist_train(folder):
+    """The 60,000 training images as uint8 [n, 28, 28] and their labels."""
+    images = read_idx(os.path.join(folder, FASHION_TRAIN[0]), 3)
+    labels = read_idx(os.path.join(folder, FASHION_TRAIN[1]), 1).astype(np.int64)
+    if images.shape[1:] != (28, 28) or len(images) != len(labels) or labels.max() > 9:
+        fail(f"{folder}: {images.shape} images and {labels.shape} labels up to {labels.max()} "
+             "are not Fashion-MNIST's training files")
+    return images, labels
+
+
+def pooled(images, shape):
+    """Images as float32 in [0, 1], averaged over blocks down to `shape` (height, width[, 3])."""
+    x = images.astype(np.float32) / np.float32(255.0)
+    full, small = images.shape[1:3], shape[:2]
+    if tuple(full) == tuple(small):
+        return x
+    if any(f % s for f, s in zip(full, small)):
+        fail(f"input_shape {list(shape)}: {full[0]}x{full[1]} images do not pool to it")
+    h, w = small
+    blocks = (len(x), h, full[0] // h, w, full[1] // w) + tuple(x.shape[3:])
+    return x.reshape(blocks).mean(axis=(2, 4), dtype=np.float32)
+
+
+def one_hot(y, units):
+    """Labels as the NumPy code computes with them: one-hot rows, whatever the case stores."""
+    return y if y.ndim == 2 else np.eye(units, dtype=np.float32)[y]
+
+
 def glorot_uniform(rng, fan_in, fan_out):
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
 
 
 def make_case(folder, data_dir, spec, steps, seed):
-    images, labels = load_cifar10_train(data_dir)
+    if spec["dataset"] == "cifar10":
+        images, labels = load_cifar10_train(data_dir)
+    else:
+        images, labels = load_fashion_mnist_train(data_dir)
     rng = np.random.default_rng(seed)
     batch = spec["batch_size"]
     # One permutation per pass over the data, as an epoch's shuffle would give.
@@ -112,15 +182,14 @@ def make_case(folder, data_dir, spec, steps, seed):
     drawn = np.concatenate([rng.permutation(len(labels)) for _ in range(passes)])[: steps * batch]
     # Only the samples the batches use are stored, re-indexed, so that the folder stays small.
     used, order = np.unique(drawn, return_inverse=True)
-    x = images[used].astype(np.float32) / np.float32(255.0)
-    h, w, c = spec["input_shape"]
-    if (h, w) != (32, 32):
-        if 32 % h or 32 % w or c != 3:
-            fail(f"input_shape {spec['input_shape']}: 32 must be a multiple of height and width, 3 channels")
-        x = x.reshape(len(used), h, 32 // h, w, 32 // w, 3).mean(axis=(2, 4), dtype=np.float32)
-    y = np.eye(10, dtype=np.float32)[labels[used]]
+    x = pooled(images[used], spec["input_shape"])
+    # Sparse cross-entropy trains on the class numbers themselves, as the exercise does.
+    if spec["loss"] == "sparse_categorical_crossentropy":
+        y = labels[used].astype(np.int64)
+    else:
+        y = np.eye(10, dtype=np.float32)[labels[used]]
 
-    sizes = [h * w * c] + list(spec["hidden"]) + [10]
+    sizes = [int(np.prod(spec["input_shape"]))] + list(spec["hidden"]) + [10]
     weights = {}
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         weights[f"kernel_{i}"] = glorot_uniform(rng, fan_in, fan_out)
@@ -128,7 +197,7 @@ def make_case(folder, data_dir, spec, steps, seed):
 
     os.makedirs(folder, exist_ok=True)
     np.save(os.path.join(folder, "x.npy"), np.ascontiguousarray(x, dtype="<f4"))
-    np.save(os.path.join(folder, "y.npy"), np.ascontiguousarray(y, dtype="<f4"))
+    np.save(os.path.join(folder, "y.npy"), np.ascontiguousarray(y, dtype=y.dtype.newbyteorder("<")))
     np.save(os.path.join(folder, "order.npy"),
             np.ascontiguousarray(order.reshape(steps, batch), dtype="<i8"))
     np.savez(os.path.join(folder, "weights.npz"),
@@ -139,12 +208,15 @@ def make_case(folder, data_dir, spec, steps, seed):
         "hidden_activation": "relu",
         "output_units": 10,
         "output_activation": "sigmoid",
-        "learning_rate": 0.01,
-        "loss": "categorical_crossentropy",
+        "learning_rate": spec["learning_rate"],
+        "loss": spec["loss"],
         "steps": steps,
         "batch_size": batch,
         "seed": seed,
     }
+    # The lesson's cases predate the field; reading them, absent means SGD.
+    if spec["optimizer"] != "sgd":
+        config |= {"dataset": spec["dataset"], "optimizer": spec["optimizer"]}
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
@@ -191,18 +263,20 @@ def forward(weights, xb):
     return acts, pres
 
 
-def loss_and_grad(z, y, rule):
-    """Batch-mean loss and its gradient with respect to the last layer's pre-activation."""
+def loss_and_grad(z, y, rule, loss):
+    """Batch-mean loss and its gradient with respect to the last layer's pre-activation;
+    `y` one-hot whichever labels the loss takes (sparse ones are one-hot encoded first)."""
     f = z.dtype.type
     n, one, eps = f(len(z)), f(1), f(EPSILON)
     if rule == "logits":
+        # The same softmax cross-entropy for one-hot labels and for class numbers.
         m = z.max(axis=1, keepdims=True)
         e = np.exp(z - m)
         s = e.sum(axis=1, keepdims=True)
         lse = m + np.log(s)
         per_sample = (y.sum(axis=1, keepdims=True) * lse - (y * z).sum(axis=1, keepdims=True))[:, 0]
         dz = (e / s * y.sum(axis=1, keepdims=True) - y) / n
-    else:
+    elif loss == "categorical_crossentropy":
         p = sigmoid(z)
         s = p.sum(axis=1, keepdims=True)
         q = p / s
@@ -213,26 +287,37 @@ def loss_and_grad(z, y, rule):
         dq = np.where((q >= eps) & (q <= one - eps), -y / qc / n, f(0))
         dp = (dq - (dq * q).sum(axis=1, keepdims=True)) / s
         dz = dp * p * (one - p)
+    else:
+        # TensorFlow 2.2's sparse rule clips first and then normalises, through the softmax
+        # cross-entropy of log p: -log(pc_y / sum pc) with pc = clip(p).
+        p = sigmoid(z)
+        pc = np.clip(p, eps, one - eps)
+        s = pc.sum(axis=1, keepdims=True)
+        per_sample = (np.log(s) - np.log((y * pc).sum(axis=1, keepdims=True)))[:, 0]
+        dpc = (one / s - y / pc) / n
+        dz = np.where((p >= eps) & (p <= one - eps), dpc, f(0)) * p * (one - p)
     return per_sample.mean(dtype=z.dtype), dz.astype(z.dtype)
 
 
-def batch_loss(weights, xb, yb, rule):
+def batch_loss(weights, xb, yb, rule, loss):
     _, pres = forward(weights, xb)
-    return float(loss_and_grad(pres[-1], yb, rule)[0])
+    return float(loss_and_grad(pres[-1], one_hot(yb, pres[-1].shape[1]), rule, loss)[0])
 
 
 def numpy_train(case, rule, steps, dtype=np.float32):
     """Per-step losses, and per step the number of hidden pre-activations within TIE of
     zero: where float32 rounding can decide whether a ReLU passes its gradient."""
     config, x, y, order, weights = case
-    x, y = x.astype(dtype), y.astype(dtype)
+    x, y = x.astype(dtype), one_hot(y, config["output_units"]).astype(dtype)
     lr = dtype(config["learning_rate"])
+    adam = config.get("optimizer", "sgd") == "adam"
     weights = [w.astype(dtype) for w in weights]
+    moments = [(np.zeros_like(w), np.zeros_like(w)) for w in weights]
     losses, ties = [], []
     for step in range(steps):
         xb, yb = x[order[step]], y[order[step]]
         acts, pres = forward(weights, xb)
-        loss, dz = loss_and_grad(pres[-1], yb, rule)
+        loss, dz = loss_and_grad(pres[-1], yb, rule, config["loss"])
         losses.append(float(loss))
         ties.append(int(sum((np.abs(z) < TIE).sum() for z in pres[:-1])))
         layers = len(weights) // 2
@@ -242,8 +327,19 @@ def numpy_train(case, rule, steps, dtype=np.float32):
             grads[2 * i + 1] = dz.sum(axis=0)
             if i > 0:
                 dz = (dz @ weights[2 * i].T) * (pres[i - 1] > 0)
-        for w, g in zip(weights, grads):
-            w -= lr * g
+        if not adam:
+            for w, g in zip(weights, grads):
+                w -= lr * g
+            continue
+        # Keras's Adam, in the weights' precision: both bias corrections folded into the
+        # step size, epsilon added to sqrt(v) ("epsilon hat").
+        t = dtype(step + 1)
+        b1, b2, eps = dtype(BETA_1), dtype(BETA_2), dtype(ADAM_EPSILON)
+        alpha = lr * np.sqrt(dtype(1) - b2 ** t) / (dtype(1) - b1 ** t)
+        for w, g, (m, v) in zip(weights, grads, moments):
+            m += (g - m) * (dtype(1) - b1)
+            v += (g * g - v) * (dtype(1) - b2)
+            w -= alpha * m / (np.sqrt(v) + eps)
     return losses, ties
 
 
@@ -261,6 +357,16 @@ def tf22_categorical_crossentropy(y_true, y_pred):
     return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)
 
 
+def tf22_sparse_categorical_crossentropy(y_true, y_pred):
+    """TensorFlow 2.2's `sparse_categorical_crossentropy` for an output that is not a
+    softmax: clip, log, then the softmax cross-entropy of those logs."""
+    import tensorflow as tf
+    eps = tf.constant(EPSILON, y_pred.dtype)
+    logits = tf.math.log(tf.clip_by_value(y_pred, eps, 1.0 - eps))
+    labels = tf.cast(tf.reshape(y_true, [-1]), tf.int64)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+
 def worker(impl, folder, steps):
     if impl == "tf_keras":
         import tf_keras as keras
@@ -275,8 +381,14 @@ def worker(impl, folder, steps):
     layers += [keras.layers.Dense(h, activation=config["hidden_activation"]) for h in config["hidden"]]
     layers.append(keras.layers.Dense(config["output_units"], activation=config["output_activation"]))
     model = keras.Sequential(layers)
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=config["learning_rate"]),
-                  loss=tf22_categorical_crossentropy if rule == "lesson" else config["loss"])
+    if config.get("optimizer", "sgd") == "adam":
+        optimizer = keras.optimizers.Adam(learning_rate=config["learning_rate"], beta_1=BETA_1,
+                                          beta_2=BETA_2, epsilon=ADAM_EPSILON)
+    else:
+        optimizer = keras.optimizers.SGD(learning_rate=config["learning_rate"])
+    sparse = config["loss"] == "sparse_categorical_crossentropy"
+    tf22 = tf22_sparse_categorical_crossentropy if sparse else tf22_categorical_crossentropy
+    model.compile(optimizer=optimizer, loss=tf22 if rule == "lesson" else config["loss"])
     model.set_weights(weights)
 
     losses, pre, post, other = [], [], [], []
@@ -289,9 +401,9 @@ def worker(impl, folder, steps):
         # What the returned number is: the batch loss on the weights before or after the
         # update, under which rule; and whether it is that one batch's loss or a mean
         # over the calls so far (which would drift away from `pre` from step 2 on).
-        pre.append(batch_loss(before, xb, yb, rule))
-        other.append(batch_loss(before, xb, yb, "logits" if rule == "lesson" else "lesson"))
-        post.append(batch_loss(model.get_weights(), xb, yb, rule))
+        pre.append(batch_loss(before, xb, yb, rule, config["loss"]))
+        other.append(batch_loss(before, xb, yb, "logits" if rule == "lesson" else "lesson", config["loss"]))
+        post.append(batch_loss(model.get_weights(), xb, yb, rule, config["loss"]))
     seconds = time.perf_counter() - started
 
     def worst(a, b):
@@ -476,52 +588,118 @@ none here, a correct float32 implementation should stay within float32 rounding 
 """
 
 
+EXERCISE_README = """# parity-exercise-small: notebook-kit vs tf-keras on a scaled-down exercise model
+
+Made by `benches/parity.py --exercise-fixture` (the parity harness, see
+`benches/README.md`, "Parity with Keras"); do not edit by hand, re-run that instead:
+
+```sh
+benches/setup-venvs.sh      # benches/.venv-keras with TensorFlow, Keras 3 and tf-keras
+benches/.venv-keras/bin/python benches/parity.py --exercise-fixture --no-rust --data DIR
+```
+
+with DIR the Fashion-MNIST folder (`train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`).
+
+The model has the exercise's layer kinds, optimizer and loss at a size small enough to commit:
+Flatten -> {hidden_layers} -> Dense(10, sigmoid), sparse categorical cross-entropy of class
+numbers, Adam with Keras's defaults (learning rate {lr}, beta_1 {b1}, beta_2 {b2}, epsilon {eps}),
+batch {batch}, {steps} steps, input {shape} (each Fashion-MNIST training image, scaled to
+[0, 1], averaged over 4x4 pixel blocks).
+
+| file | what it holds |
+|---|---|
+| `config.json` | the model and training settings (the harness's case format) |
+| `x.npy` | float32 `[{n}, {h}, {w}]`: the {n} training images the batches use, in ascending order of their index in `train-images-idx3-ubyte.gz` (0..59,999), re-indexed 0..{n_1} |
+| `y.npy` | int64 `[{n}]`: their class numbers |
+| `order.npy` | int64 `[{steps}, {batch}]`: step k trains on rows `order[k]` of x and y (the first {total} entries of a permutation of the 60,000 training indices drawn with NumPy's `default_rng({seed})`) |
+| `weights.npz` | `kernel_0, bias_0, ..., kernel_{last}, bias_{last}` in Keras's layout (kernel `[inputs, units]`): Glorot-uniform kernels drawn from the same generator after the permutation, zero biases |
+| `losses.json` | per-step losses, each the batch loss before that step's update: `tf_keras` and `keras3` (what `train_on_batch` returned, `loss="sparse_categorical_crossentropy"`: today's rule, the softmax cross-entropy of the last layer's pre-activation); `numpy_logits` (NumPy float32, same rule, with Keras's Adam written out); `numpy_lesson` (NumPy float32, TensorFlow 2.2's rule: the sigmoid outputs clipped to [1e-7, 1 - 1e-7], then -log(p_y / sum p), batch mean); `keras3_lesson` (Keras 3 with TensorFlow 2.2's formula written out as a custom loss); `numpy_logits_f64`, `numpy_lesson_f64` (the NumPy runs in float64); `versions` |
+
+Made {date} with {versions}.
+
+Largest relative difference over the {steps} steps:
+
+- Keras 3 vs tf-keras: {d_keras3:.1e}
+- NumPy logits rule vs tf-keras: {d_numpy:.1e}
+- Keras 3 with the TensorFlow 2.2 formula vs NumPy lesson rule: {d_k3lesson:.1e}
+- every float32 column vs NumPy float64 of its rule: {d_f64:.1e}
+- the lesson rule vs the logits rule (not a parity check): {d_rules:.1e}
+
+Hidden pre-activations within {tie:g} of zero in the float64 runs: {ties}. Such a
+near-tie is where float32 rounding can decide whether a ReLU passes its gradient, and send
+two correct float32 implementations apart (see `benches/README.md`, "ReLU ties"). With
+none here, a correct float32 implementation should stay within float32 rounding (about
+1e-6 relative) of these numbers.
+"""
+
+
 def write_fixture_readme(folder, config, versions, diffs, ties, n):
     if "vs_float64" not in diffs:
-        fail("--small-fixture needs the float64 runs (drop --no-float64): its README reports them")
-    h, w, _ = config["input_shape"]
+        fail("a fixture needs the float64 runs (drop --no-float64): its README reports them")
+    h, w = config["input_shape"][:2]
+    steps = str(config["steps"])
     tie_steps = {rule: [i + 1 for i, c in enumerate(ties[rule]) if c] for rule in ties}
-    text = FIXTURE_README.format(
-        hidden0=config["hidden"][0], hidden1=config["hidden"][1], batch=config["batch_size"],
-        steps=config["steps"], shape=config["input_shape"], n=n, n_1=n - 1, h=h, w=w,
-        total=config["steps"] * config["batch_size"], seed=config["seed"],
+    common = dict(
+        batch=config["batch_size"], steps=config["steps"], shape=config["input_shape"], n=n,
+        n_1=n - 1, h=h, w=w, total=config["steps"] * config["batch_size"], seed=config["seed"],
         date=time.strftime("%Y-%m-%d", time.gmtime()),
         versions=", ".join(f"{k} {v}" for k, v in versions.items()),
-        d_keras3=diffs["keras3"][str(config["steps"])],
-        d_numpy=diffs["numpy_logits"][str(config["steps"])],
-        d_k3lesson=diffs["keras3_lesson"][str(config["steps"])],
-        d_rules=diffs["numpy_lesson"][str(config["steps"])],
-        d_f64=max(d[str(config["steps"])] for d in diffs["vs_float64"].values()),
-        tie=TIE,
+        d_keras3=diffs["keras3"][steps], d_numpy=diffs["numpy_logits"][steps],
+        d_k3lesson=diffs["keras3_lesson"][steps], d_rules=diffs["numpy_lesson"][steps],
+        d_f64=max(d[steps] for d in diffs["vs_float64"].values()), tie=TIE,
         ties="; ".join(f"{rule} rule: steps {', '.join(map(str, s))}" if s else f"{rule} rule: none"
                        for rule, s in tie_steps.items()))
+    if config.get("optimizer", "sgd") == "adam":
+        text = EXERCISE_README.format(
+            **common, lr=config["learning_rate"], b1=BETA_1, b2=BETA_2, eps=ADAM_EPSILON,
+            last=len(config["hidden"]),
+            hidden_layers=" -> ".join(f"Dense({u}, relu)" for u in config["hidden"]))
+    else:
+        text = FIXTURE_README.format(**common, hidden0=config["hidden"][0],
+                                     hidden1=config["hidden"][1])
     with open(os.path.join(folder, "README.md"), "w") as f:
         f.write(text)
 
 
-def default_data_dir():
-    if os.environ.get("CIFAR10_DIR"):
+DATA_FOLDERS = {  # dataset: (its folder's name in the kit's layout, a file it must hold)
+    "cifar10": ("cifar-10-batches-bin", "data_batch_1.bin"),
+    "fashion-mnist": ("fashion-mnist", FASHION_TRAIN[0]),
+}
+
+
+def default_data_dir(dataset):
+    name = DATA_FOLDERS[dataset][0]
+    if dataset == "cifar10" and os.environ.get("CIFAR10_DIR"):
         return os.environ["CIFAR10_DIR"]
     if os.environ.get("NOTEBOOK_KIT_DATA"):
-        return os.path.join(os.environ["NOTEBOOK_KIT_DATA"], "cifar-10-batches-bin")
+        return os.path.join(os.environ["NOTEBOOK_KIT_DATA"], name)
     cache = os.environ.get("NOTEBOOK_KIT_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "notebook-kit")
-    return os.path.join(cache, "datasets", "cifar-10-batches-bin")
+    return os.path.join(cache, "datasets", name)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None,
-                        help="CIFAR-10 binary folder (default: $CIFAR10_DIR, else "
-                             "$NOTEBOOK_KIT_DATA/cifar-10-batches-bin, else the kit's cache)")
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default 100; 20 with --small-fixture)")
+                        help="CIFAR-10 binary folder, or Fashion-MNIST's with --exercise-fixture "
+                             "(default: $CIFAR10_DIR, else $NOTEBOOK_KIT_DATA/cifar-10-batches-bin "
+                             "or fashion-mnist, else the kit's cache)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps (default 100; 20 with --small-fixture or --exercise-fixture)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"NumPy seed for the batch order and weights (default {SEED})")
     parser.add_argument("--case", default=None,
                         help="case folder to write (default benches/results/parity-case, or the "
                              "committed fixture folder with --small-fixture)")
     parser.add_argument("--reuse-case", action="store_true", help="run on an existing case folder instead of making it")
-    parser.add_argument("--small-fixture", action="store_true",
-                        help=f"the scaled-down model, written to {os.path.relpath(SMALL_DIR, ROOT)} with a README")
+    fixture = parser.add_mutually_exclusive_group()
+    fixture.add_argument("--exercise", action="store_true",
+                         help="the exercise's model with five hidden layers of 500 (Adam, sparse "
+                              "labels, batch 32) instead of the lesson's")
+    fixture.add_argument("--small-fixture", action="store_true",
+                         help=f"the scaled-down model, written to {os.path.relpath(SMALL_DIR, ROOT)} with a README")
+    fixture.add_argument("--exercise-fixture", action="store_true",
+                         help="the scaled-down exercise model (Adam, sparse labels), written to "
+                              f"{os.path.relpath(EXERCISE_DIR, ROOT)} with a README")
     parser.add_argument("--no-rust", action="store_true", help="skip notebook-kit (it is reported as skipped)")
     parser.add_argument("--kit-root", default=ROOT, help="checkout whose notebook-kit example runs (default: this one)")
     parser.add_argument("--no-float64", action="store_true",
@@ -530,7 +708,8 @@ def main():
     parser.add_argument("--worker", choices=["tf_keras", "keras3", "keras3_lesson"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    spec = SMALL if args.small_fixture else LESSON
+    spec = (SMALL if args.small_fixture else EXERCISE_SMALL if args.exercise_fixture
+            else EXERCISE if args.exercise else LESSON)
     steps = args.steps or spec["steps"]
     if steps < 1:
         fail("--steps must be >= 1", 2)
@@ -538,15 +717,18 @@ def main():
         worker(args.worker, args.case, steps)
         return
 
-    folder = args.case or (SMALL_DIR if args.small_fixture else os.path.join(HERE, "results", "parity-case"))
+    default_folder = (SMALL_DIR if args.small_fixture else EXERCISE_DIR if args.exercise_fixture
+                      else os.path.join(HERE, "results",
+                                        "parity-exercise-case" if args.exercise else "parity-case"))
+    folder = args.case or default_folder
     if args.reuse_case:
         config = read_case(folder)[0]
         if config["steps"] < steps:
             fail(f"{folder} holds {config['steps']} steps, fewer than --steps {steps}", 2)
     else:
-        data_dir = args.data or default_data_dir()
-        if not os.path.isfile(os.path.join(data_dir, "data_batch_1.bin")):
-            fail(f"no CIFAR-10 binary files in '{data_dir}' (use --data)")
+        data_dir = args.data or default_data_dir(spec["dataset"])
+        if not os.path.isfile(os.path.join(data_dir, DATA_FOLDERS[spec["dataset"]][1])):
+            fail(f"no {spec['dataset']} files in '{data_dir}' (use --data)")
         config = make_case(folder, data_dir, spec, steps, args.seed)
         note(f"case folder: {folder} (seed {args.seed}, {steps} steps of {spec['batch_size']})")
 
@@ -608,7 +790,7 @@ def main():
         print(f"notebook-kit: {kit['status'].upper()} ({kit['reason']}); its columns are empty and "
               "nothing of it was compared")
     diffs, ok = report(losses, ties, steps)
-    if args.small_fixture and not args.reuse_case:
+    if (args.small_fixture or args.exercise_fixture) and not args.reuse_case:
         write_fixture_readme(folder, config, versions, diffs, ties, len(case[1]))
     if args.out:
         with open(args.out, "w") as f:

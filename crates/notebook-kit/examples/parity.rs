@@ -5,7 +5,7 @@
 //! cargo run --release -p notebook-kit --example parity -- --case DIR --rule lesson|logits [--steps N] [--autograd]
 //! ```
 //! `--rule lesson`: TensorFlow 2.2's rule for a sigmoid output (the default loss);
-//! `--rule logits`: today's Keras (`CategoricalCrossentropy.as_in_todays_keras()`).
+//! `--rule logits`: today's Keras (`.as_in_todays_keras()` on the case's loss).
 
 #[path = "../tests/common/parity_case.rs"]
 mod parity_case;
@@ -13,7 +13,7 @@ mod parity_case;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use notebook_kit::prelude::*;
+use notebook_kit::model::ProbabilityRule;
 use parity_case::Case;
 
 fn main() -> ExitCode {
@@ -31,9 +31,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    let loss = match rule.as_deref() {
-        Some("lesson") => CategoricalCrossentropy.as_in_the_lesson(),
-        Some("logits") => CategoricalCrossentropy.as_in_todays_keras(),
+    let probability_rule = match rule.as_deref() {
+        Some("lesson") => ProbabilityRule::AsInTheLesson,
+        Some("logits") => ProbabilityRule::AsInTodaysKeras,
         _ => {
             eprintln!("parity: --rule must be lesson or logits");
             return ExitCode::from(64);
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         eprintln!("parity: --case DIR is required");
         return ExitCode::from(64);
     };
-    let losses = Case::load(&dir).and_then(|case| case.losses(loss, steps, fused));
+    let losses = Case::load(&dir).and_then(|case| case.losses(probability_rule, steps, fused));
     match losses {
         Ok(losses) => {
             let json = serde_json::json!({ "rule": rule, "losses": losses });

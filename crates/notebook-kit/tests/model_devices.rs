@@ -18,7 +18,7 @@ mod parity_case;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use notebook_kit::model::{LossSpec, TrainingPath};
+use notebook_kit::model::{LossSpec, ProbabilityRule, TrainingPath};
 use notebook_kit::prelude::*;
 
 macro_rules! on_each_device {
@@ -430,29 +430,31 @@ fn every_label_type_trains_alike(device: Device) -> Result<()> {
     Ok(())
 }
 
-/// The parity fixture (a scaled-down lesson model, Keras's recorded losses for 20 steps) on
-/// this device. `NOTEBOOK_KIT_TEST_FIXTURES` points at the fixtures where the test binary
-/// runs away from its source tree (the GPU check).
+/// The parity fixtures (scaled-down lesson and exercise models, Keras's recorded losses for
+/// 20 steps) on this device. `NOTEBOOK_KIT_TEST_FIXTURES` points at the fixtures where the
+/// test binary runs away from its source tree (the GPU check).
 fn every_step_matches_keras(device: Device) -> Result<()> {
     // Building the model draws from tch's generator, between another test's seed and its use.
     let _rng = rng_lock();
     let fixtures = std::env::var_os("NOTEBOOK_KIT_TEST_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
-    let dir = fixtures.join("parity-small");
-    let case = parity_case::Case::load(&dir)?;
-    for (loss, name) in [
-        (CategoricalCrossentropy.as_in_todays_keras(), "tf_keras"),
-        (CategoricalCrossentropy.as_in_the_lesson(), "numpy_lesson"),
-    ] {
-        let theirs = parity_case::recorded_losses(&dir, name);
-        for fused in [true, false] {
-            let ours = case.losses_on(device, loss, 20, fused)?;
-            let worst = parity_case::largest_relative_difference(&ours, &theirs);
-            assert!(
-                worst < 1e-5,
-                "{device:?} fused {fused} vs {name}: {worst:e}\nours {ours:?}\ntheirs {theirs:?}"
-            );
+    for fixture in ["parity-small", "parity-exercise-small"] {
+        let dir = fixtures.join(fixture);
+        let case = parity_case::Case::load(&dir)?;
+        for (rule, name) in [
+            (ProbabilityRule::AsInTodaysKeras, "tf_keras"),
+            (ProbabilityRule::AsInTheLesson, "numpy_lesson"),
+        ] {
+            let theirs = parity_case::recorded_losses(&dir, name);
+            for fused in [true, false] {
+                let ours = case.losses_on(device, rule, 20, fused)?;
+                let worst = parity_case::largest_relative_difference(&ours, &theirs);
+                assert!(
+                    worst < 1e-5,
+                    "{device:?} {fixture} fused {fused} vs {name}: {worst:e}\nours {ours:?}\ntheirs {theirs:?}"
+                );
+            }
         }
     }
     Ok(())

@@ -4,16 +4,18 @@
 
 use std::path::Path;
 
-use notebook_kit::model::LossSpec;
+use notebook_kit::model::{Loss, Optimizer, ProbabilityRule};
 use notebook_kit::prelude::*;
 
 pub struct Case {
     pub input_shape: Vec<i64>,
     pub hidden: Vec<i64>,
     pub output_units: i64,
-    pub learning_rate: f64,
+    pub optimizer: Optimizer,
+    pub loss: Loss,
     pub steps: usize,
-    /// `[n, ...input_shape]` float32 and `[n, classes]` one-hot.
+    /// `[n, ...input_shape]` float32; `[n, classes]` one-hot float32 or `[n]` int64
+    /// class numbers, as the loss takes them.
     pub x: Tensor,
     pub y: Tensor,
     /// `[steps, batch]`: the rows of `x` each step trains on.
@@ -45,12 +47,33 @@ impl Case {
             .map_err(|e| Error::InvalidArgument(format!("config.json: {e}")))?;
         if *field(&config, "hidden_activation")? != "relu"
             || *field(&config, "output_activation")? != "sigmoid"
-            || *field(&config, "loss")? != "categorical_crossentropy"
         {
             return Err(Error::InvalidArgument(
-                "only relu hidden layers, a sigmoid output and categorical cross-entropy are supported".into(),
+                "only relu hidden layers and a sigmoid output are supported".into(),
             ));
         }
+        let loss = match field(&config, "loss")?.as_str() {
+            Some("categorical_crossentropy") => CategoricalCrossentropy,
+            Some("sparse_categorical_crossentropy") => SparseCategoricalCrossentropy,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "config.json: loss {other:?} is not a cross-entropy notebook-kit has"
+                )))
+            }
+        };
+        let learning_rate = field(&config, "learning_rate")?
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        // The lesson's cases were written before the field existed: absent means SGD.
+        let optimizer = match config.get("optimizer").and_then(|o| o.as_str()) {
+            None | Some("sgd") => Sgd::new(learning_rate).into(),
+            Some("adam") => Adam::new(learning_rate).into(),
+            Some(other) => {
+                return Err(Error::InvalidArgument(format!(
+                    "config.json: optimizer '{other}' is neither sgd nor adam"
+                )))
+            }
+        };
         let mut named = Tensor::read_npz(dir.join("weights.npz"))?;
         named.sort_by_key(|(name, _)| {
             let (kind, index) = name.split_once('_').unwrap_or((name.as_str(), "0"));
@@ -63,9 +86,8 @@ impl Case {
             input_shape: numbers(field(&config, "input_shape")?),
             hidden: numbers(field(&config, "hidden")?),
             output_units: field(&config, "output_units")?.as_i64().unwrap_or(0),
-            learning_rate: field(&config, "learning_rate")?
-                .as_f64()
-                .unwrap_or(f64::NAN),
+            optimizer,
+            loss,
             steps: field(&config, "steps")?.as_u64().unwrap_or(0) as usize,
             x: Tensor::read_npy(dir.join("x.npy"))?,
             y: Tensor::read_npy(dir.join("y.npy"))?,
@@ -75,17 +97,18 @@ impl Case {
     }
 
     /// notebook-kit's loss at each of the first `steps` steps (before each step's update),
-    /// from the case's weights, with `loss` and on the fused or the autograd path.
+    /// from the case's weights, with the case's loss read by `rule`, on the fused or the
+    /// autograd path.
     #[allow(dead_code)] // the device tests use `losses_on`
-    pub fn losses(&self, loss: LossSpec, steps: usize, fused: bool) -> Result<Vec<f64>> {
-        self.losses_on(Device::Cpu, loss, steps, fused)
+    pub fn losses(&self, rule: ProbabilityRule, steps: usize, fused: bool) -> Result<Vec<f64>> {
+        self.losses_on(Device::Cpu, rule, steps, fused)
     }
 
     /// As [`Case::losses`], with the model on `device`.
     pub fn losses_on(
         &self,
         device: Device,
-        loss: LossSpec,
+        rule: ProbabilityRule,
         steps: usize,
         fused: bool,
     ) -> Result<Vec<f64>> {
@@ -96,7 +119,11 @@ impl Case {
         let mut model = builder
             .add(Dense::new(self.output_units, Sigmoid))
             .build(device)?;
-        model.compile(Sgd::new(self.learning_rate), loss, Accuracy)?;
+        let loss = match rule {
+            ProbabilityRule::AsInTheLesson => self.loss.as_in_the_lesson(),
+            ProbabilityRule::AsInTodaysKeras => self.loss.as_in_todays_keras(),
+        };
+        model.compile(self.optimizer, loss, Accuracy)?;
         model.set_weights(&self.weights)?;
         model.set_fused(fused);
         let mut losses = Vec::with_capacity(steps);
@@ -110,7 +137,7 @@ impl Case {
 }
 
 /// The losses `benches/parity.py` recorded for run `name` (`tf_keras`, `keras3`,
-/// `numpy_lesson`) in the case folder `dir`.
+/// `numpy_lesson`, ...) in the case folder `dir`.
 #[allow(dead_code)] // used by the tests, not by examples/parity.rs
 pub fn recorded_losses(dir: &Path, name: &str) -> Vec<f64> {
     let text = std::fs::read_to_string(dir.join("losses.json")).unwrap();
