@@ -7,6 +7,12 @@ use data_fixtures::*;
 use notebook_kit::data::download::{download_file, extract_tar_gz, md5_file};
 use notebook_kit::data::{cifar10, fashion_mnist};
 use notebook_kit::Error;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 fn body(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
@@ -302,4 +308,320 @@ fn fashion_download_stops_at_a_bad_file_and_keeps_only_checked_ones() {
         list_tree(dir.path()),
         ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
     );
+}
+
+// ---- two kernels, one cache ----
+
+/// A server like `serve`'s that counts requests and holds every answer until [`Gated::open`],
+/// so that a test can start a second download while the first one is under way.
+struct Gated {
+    base: String,
+    state: Arc<(Mutex<GateState>, Condvar)>,
+}
+
+#[derive(Default)]
+struct GateState {
+    requests: usize,
+    open: bool,
+}
+
+impl Gated {
+    fn serve(routes: Vec<(String, Vec<u8>)>) -> Gated {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new((Mutex::new(GateState::default()), Condvar::new()));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (routes, state) = (routes.clone(), Arc::clone(&shared));
+                std::thread::spawn(move || answer_when_open(stream, &routes, &state));
+            }
+        });
+        Gated { base, state }
+    }
+
+    fn requests(&self) -> usize {
+        self.state.0.lock().unwrap().requests
+    }
+
+    /// Waits up to `limit` for the server to have had `n` requests; whether it has.
+    fn wait_for_requests(&self, n: usize, limit: Duration) -> bool {
+        let (lock, changed) = &*self.state;
+        let state = lock.lock().unwrap();
+        let (state, _) = changed
+            .wait_timeout_while(state, limit, |s| s.requests < n)
+            .unwrap();
+        state.requests >= n
+    }
+
+    fn open(&self) {
+        let (lock, changed) = &*self.state;
+        lock.lock().unwrap().open = true;
+        changed.notify_all();
+    }
+}
+
+impl Drop for Gated {
+    /// A failed test must not leave a download blocked on the gate.
+    fn drop(&mut self) {
+        self.open();
+    }
+}
+
+fn answer_when_open(
+    mut stream: TcpStream,
+    routes: &[(String, Vec<u8>)],
+    state: &(Mutex<GateState>, Condvar),
+) {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => request.push(byte[0]),
+            _ => return,
+        }
+    }
+    let request = String::from_utf8_lossy(&request);
+    let path = request.split_whitespace().nth(1).unwrap_or("/");
+    let (lock, changed) = state;
+    let mut gate = lock.lock().unwrap();
+    gate.requests += 1;
+    changed.notify_all();
+    drop(changed.wait_while(gate, |s| !s.open).unwrap());
+    let found = routes.iter().find(|(p, _)| p == path);
+    let status = if found.is_some() {
+        "200 OK"
+    } else {
+        "404 Not Found"
+    };
+    let body = found.map_or(&[][..], |(_, body)| body.as_slice());
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+fn cifar_archive() -> Vec<u8> {
+    let src = temp_dir();
+    write_cifar_dir(src.path(), 2, 1);
+    tar_gz_dir(src.path(), "cifar-10-batches-bin")
+}
+
+/// The names directly in `dir`: the data set folders, and nothing left over (no lock file,
+/// temporary or archive).
+fn top_level(dir: &Path) -> Vec<String> {
+    list_tree(dir)
+        .into_iter()
+        .filter(|p| !p.contains('/'))
+        .collect()
+}
+
+/// How long the second download gets to show that it does not wait (it would ask the server
+/// too). Waiting is right, so a correct run always spends this.
+const OVERLAP: Duration = Duration::from_millis(1500);
+
+#[test]
+fn two_kernels_loading_cifar10_into_one_cache_download_once_and_both_succeed() {
+    let archive = cifar_archive();
+    let md5 = md5_hex(&archive);
+    let server = Gated::serve(vec![("/c.tar.gz".into(), archive)]);
+    let cache = temp_dir();
+    let datasets = cache.path().join("datasets");
+    let load = || {
+        let (datasets, url, md5) = (
+            datasets.clone(),
+            format!("{}/c.tar.gz", server.base),
+            md5.clone(),
+        );
+        std::thread::spawn(move || cifar10::download_into(&datasets, &url, &md5))
+    };
+
+    let first = load();
+    assert!(server.wait_for_requests(1, Duration::from_secs(60)));
+    let second = load();
+    server.wait_for_requests(2, OVERLAP);
+    server.open();
+    let (first, second) = (first.join().unwrap(), second.join().unwrap());
+
+    let dest = datasets.join("cifar-10-batches-bin");
+    assert_eq!(first.unwrap(), dest);
+    assert_eq!(second.unwrap(), dest);
+    assert_eq!(server.requests(), 1, "the archive must be downloaded once");
+    let ((x_train, _), _) = cifar10::load_data_from(&dest).unwrap();
+    assert_eq!(x_train.size(), [10, 32, 32, 3]);
+    assert_eq!(top_level(&datasets), ["cifar-10-batches-bin"]);
+}
+
+#[test]
+fn two_kernels_loading_fashion_mnist_into_one_cache_download_each_file_once() {
+    let files = fashion_file_bytes(6, 2, true);
+    let routes = files
+        .iter()
+        .map(|(n, b)| (format!("/{n}"), b.clone()))
+        .collect();
+    let server = Gated::serve(routes);
+    let md5s: Vec<(String, String)> = files.iter().map(|(n, b)| (n.clone(), md5_hex(b))).collect();
+    let cache = temp_dir();
+    let target = cache.path().join("fashion-mnist");
+    let load = || {
+        let (target, base, md5s) = (target.clone(), server.base.clone(), md5s.clone());
+        std::thread::spawn(move || {
+            let md5s: Vec<(&str, &str)> =
+                md5s.iter().map(|(n, m)| (n.as_str(), m.as_str())).collect();
+            fashion_mnist::download_into(&target, &base, &md5s)
+        })
+    };
+
+    let first = load();
+    assert!(server.wait_for_requests(1, Duration::from_secs(60)));
+    let second = load();
+    server.wait_for_requests(2, OVERLAP);
+    server.open();
+    assert_eq!(first.join().unwrap().unwrap(), target);
+    assert_eq!(second.join().unwrap().unwrap(), target);
+    assert_eq!(
+        server.requests(),
+        4,
+        "each of the 4 files must be downloaded once"
+    );
+    let ((x_train, _), _) = fashion_mnist::load_data_from(&target).unwrap();
+    assert_eq!(x_train.size(), [6, 28, 28]);
+    assert_eq!(top_level(cache.path()), ["fashion-mnist"]);
+}
+
+/// Where `stop_ends_the_wait_for_another_download` tells its child process to download.
+const WAITER_CACHE: &str = "NOTEBOOK_KIT_TEST_WAITER_CACHE";
+const WAITER_URL: &str = "NOTEBOOK_KIT_TEST_WAITER_URL";
+/// The child's line while it waits (after libtest's `test waiter_child ... `).
+const WAITING: &str = "Waiting for another download of CIFAR-10 into ";
+
+/// Jupyter's Stop is a SIGINT to the whole process: it would also stop the downloads of the
+/// tests running beside this one, so the kernel that waits is a child process, running
+/// [`waiter_child`] alone. That is also the real case: two kernels are two processes.
+#[test]
+fn stop_ends_the_wait_for_another_download() {
+    let archive = cifar_archive();
+    let md5 = md5_hex(&archive);
+    let server = Gated::serve(vec![("/c.tar.gz".into(), archive)]);
+    let cache = temp_dir();
+    let datasets = cache.path().join("datasets");
+    let url = format!("{}/c.tar.gz", server.base);
+    let holder = {
+        let (datasets, url, md5) = (datasets.clone(), url.clone(), md5.clone());
+        std::thread::spawn(move || cifar10::download_into(&datasets, &url, &md5))
+    };
+    assert!(server.wait_for_requests(1, Duration::from_secs(60)));
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "waiter_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(WAITER_CACHE, &datasets)
+        .env(WAITER_URL, &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = read_lines(child.stdout.take().unwrap());
+    let errors = read_lines(child.stderr.take().unwrap());
+    let mut output = Vec::new();
+    // Until it says it waits, or shows that it does not by asking the server too.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && server.requests() == 1 {
+        match lines.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) if line.contains(WAITING) => {
+                output.push(line);
+                break;
+            }
+            Ok(line) => output.push(line),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let waiting = output.last().is_some_and(|l| l.contains(WAITING));
+    if !waiting {
+        let _ = child.kill();
+    }
+    assert!(
+        waiting,
+        "the second kernel should wait; it printed {output:?}; the server had {} request(s)",
+        server.requests()
+    );
+
+    // The waiting line comes after the wait watches for Stop, so the signal cannot kill it.
+    let stopped = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if stopped.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("Stop did not end the wait within 30 s: {output:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    output.extend(lines.iter());
+    let errors: Vec<String> = errors.iter().collect();
+    assert!(status.success(), "{status}: {output:?} {errors:?}");
+    assert!(
+        output.iter().any(|l| l.contains("1 passed")),
+        "the child ran the wait: {output:?}"
+    );
+    assert_eq!(
+        output.iter().filter(|l| l.contains(WAITING)).count(),
+        1,
+        "one line while waiting: {output:?}"
+    );
+
+    // The kernel that held the lock is not disturbed, and the stopped one downloaded nothing.
+    server.open();
+    assert_eq!(
+        holder.join().unwrap().unwrap(),
+        datasets.join("cifar-10-batches-bin")
+    );
+    assert_eq!(server.requests(), 1);
+    assert_eq!(top_level(&datasets), ["cifar-10-batches-bin"]);
+}
+
+/// The kernel that waits, run by [`stop_ends_the_wait_for_another_download`] in a child
+/// process: its wait must end with `Error::Interrupted` when the parent sends SIGINT.
+#[test]
+#[ignore = "run in a child process by stop_ends_the_wait_for_another_download"]
+fn waiter_child() {
+    let (Some(cache), Ok(url)) = (std::env::var_os(WAITER_CACHE), std::env::var(WAITER_URL)) else {
+        return;
+    };
+    let err = cifar10::download_into(&PathBuf::from(cache), &url, cifar10::MD5).unwrap_err();
+    assert!(matches!(err, Error::Interrupted(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("waiting for another download of CIFAR-10")
+            && text.contains("stopped by an interrupt"),
+        "{text}"
+    );
+}
+
+/// The lines `from` gives, one by one on a channel, read on a thread of their own.
+fn read_lines(from: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
 }

@@ -6,6 +6,7 @@
 
 use super::download::{download_file, extract_tar_gz, PrintLines};
 use super::locate::{self, DataSet, Origin};
+use super::lock::lock_download;
 use super::view::{advise_huge_pages, bytes_mut};
 use super::Split;
 use crate::{Error, Result};
@@ -85,9 +86,18 @@ pub fn load_data_from(dir: impl AsRef<Path>) -> Result<Split> {
 
 /// Downloads the archive from `url` into `datasets_dir`, checks its MD5, and unpacks it to
 /// `datasets_dir/cifar-10-batches-bin`, which it returns. The archive is deleted afterwards.
+///
+/// Another kernel downloading into the same `datasets_dir` is waited for (Stop ends the
+/// wait); when the folder is then complete, it is returned without a download.
 pub fn download_into(datasets_dir: &Path, url: &str, md5: &str) -> Result<PathBuf> {
     let archive = datasets_dir.join("cifar-10-binary.tar.gz");
     let dest = datasets_dir.join(FOLDER);
+    let _lock = lock_download(&dest, DATA_SET.name, &mut PrintLines)?;
+    // The search that sent us here ran before the lock: the kernel we waited for, or one
+    // that finished just before, may have filled the folder since.
+    if missing_files(&dest).is_empty() {
+        return Ok(dest);
+    }
     download_file(url, md5, &archive, &mut PrintLines)?;
     let mut required: Vec<&str> = TRAIN_FILES.to_vec();
     required.push(TEST_FILE);

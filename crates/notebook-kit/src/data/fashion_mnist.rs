@@ -6,6 +6,7 @@
 use super::download::{download_file, PrintLines};
 use super::idx::{read_idx, IMAGES_MAGIC, LABELS_MAGIC};
 use super::locate::{self, DataSet, Origin};
+use super::lock::lock_download;
 use super::view::bytes;
 use super::Split;
 use crate::{Error, Result};
@@ -86,7 +87,12 @@ pub fn load_data_from(dir: impl AsRef<Path>) -> Result<Split> {
 
 /// Downloads each of `files` (name, MD5) that `dir` lacks from `base_url` + name, checking
 /// its MD5. Each file appears under its name only once complete and checked. Returns `dir`.
+///
+/// Another kernel downloading into the same `dir` is waited for (Stop ends the wait); the
+/// files it fetched are then not fetched again.
 pub fn download_into(dir: &Path, base_url: &str, files: &[(&str, &str)]) -> Result<PathBuf> {
+    // Under the lock, so that what the kernel we waited for fetched counts as there.
+    let _lock = lock_download(dir, DATA_SET.name, &mut PrintLines)?;
     for (name, md5) in files {
         let dest = dir.join(name);
         if !dest.is_file() {

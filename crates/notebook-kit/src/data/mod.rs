@@ -31,6 +31,7 @@ pub mod download;
 pub mod fashion_mnist;
 mod idx;
 mod locate;
+mod lock;
 mod numpy;
 mod preprocess;
 mod view;
