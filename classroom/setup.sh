@@ -2,7 +2,9 @@
 # Installs the lesson for a whole class on one server: everything a student's kernel needs,
 # system-wide under one prefix that every user can read and only root can change, plus the
 # class's JupyterHub. Idempotent: each step keeps a stamp and is skipped when nothing it
-# depends on changed. Runs as root.
+# depends on changed. Runs as root. What students' kernels or the hub use is not changed while
+# the hub or kernels of this install run (see --while-running); a re-run that changes nothing,
+# or only notebooks, goes ahead.
 #
 #   sudo classroom/setup.sh [OPTIONS]           install or update, then say how to start the hub
 #   sudo classroom/setup.sh [OPTIONS] --start   the same, then run the hub in the foreground
@@ -22,6 +24,8 @@
 #   --rust-sysroot DIR      toolchain to copy (default: the sysroot of `rustc` on PATH)
 #   --reuse DIR             a single-user NOTEBOOK_KIT_HOME whose evcxr build to copy instead
 #                           of building it (default $NOTEBOOK_KIT_HOME or ~/.local/share/notebook-kit)
+#   --while-running         update even while the hub or students' kernels of this install run:
+#                           kernels may fail mid-lesson until restarted (without it: refuse)
 set -euo pipefail
 umask 022
 
@@ -32,6 +36,8 @@ DATA_SRC=${NOTEBOOK_KIT_DATA:-}
 RUST_SRC=
 REUSE=${NOTEBOOK_KIT_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/notebook-kit}
 START=
+WHILE_RUNNING=
+ORIG_ARGS=("$@")
 declare -A SET=()
 TEACHER_PASSWORD_FILE=
 
@@ -53,6 +59,7 @@ while [ $# -gt 0 ]; do
         --rust-sysroot) need_arg "$@"; RUST_SRC=$2; shift ;;
         --reuse) need_arg "$@"; REUSE=$2; shift ;;
         --start) START=1 ;;
+        --while-running) WHILE_RUNNING=1 ;;
         -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0"; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
@@ -90,17 +97,24 @@ SYSTEM_PYTHON=/usr/bin/python3
 # Only what every user can run: no rustup proxies or pyenv shims from root's home.
 CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 NK=$PREFIX/kit
+PROXY_WANT=configurable-http-proxy@5.3.0
 
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 timed() { local s=$SECONDS; "$@"; say "  ($((SECONDS - s)) s)"; }
 # Rebuilding the prebuilt folder is needed when what it was compiled from changes under it.
 invalidate_template() { rm -f "$NK/template/.notebook-kit-stamp"; }
 
+exists() { [ -e "$1" ] || [ -L "$1" ]; }
+
 # A read-only copy of the checkout: the notebooks handed out, the crate kernels build, and
 # kernel-setup.sh, which is run from there so that the prebuilt folder refers to these paths.
-sync_source() {
-    local new=$PREFIX/src.new
+# Staged in src.new first, so that what the update will change is known before anything is.
+# SRC_NEXT: the copy the rest of the update is made from.
+stage_source() {
+    local new=$PREFIX/src.new name
     rm -rf "$new"
+    # Scratch, gone however the run ends (the next run's copy tells again what differs).
+    trap 'rm -rf "$PREFIX/src.new" "$PREFIX/src.old"' EXIT
     mkdir -p "$new"
     if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
@@ -108,59 +122,80 @@ sync_source() {
     else
         (cd "$ROOT" && find . -path ./target -prune -o -type f -print0 | xargs -0 -r cp -a --parents -t "$new")
     fi
-    if [ -d "$PREFIX/src" ] && diff -r -q "$PREFIX/src" "$new" >/dev/null; then
+    SRC_CHANGED=()
+    while IFS= read -r -d '' name; do
+        exists "$PREFIX/src/$name" && exists "$new/$name" \
+            && diff -r -q "$PREFIX/src/$name" "$new/$name" >/dev/null && continue
+        SRC_CHANGED+=("$name")
+    done < <({ find "$new" -mindepth 1 -maxdepth 1 -printf '%f\0'
+               [ ! -d "$PREFIX/src" ] || find "$PREFIX/src" -mindepth 1 -maxdepth 1 -printf '%f\0'; } | sort -z -u)
+    SRC_NEXT=$new
+    if [ ${#SRC_CHANGED[@]} = 0 ]; then
         rm -rf "$new"
+        SRC_NEXT=$PREFIX/src
+    fi
+}
+
+# The parts of the checkout that every kernel's `:dep notebook-kit` builds.
+crate_changed() {
+    local name
+    for name in "${SRC_CHANGED[@]}"; do
+        [[ "$name" =~ ^(crates|Cargo\.toml|Cargo\.lock)$ ]] && return 0
+    done
+    return 1
+}
+
+# Only what changed is replaced, an entry at a time, so that the rest never leaves the place
+# where running kernels and servers use it (a notebook is handed out during a lesson this way).
+# Unchanged parts must keep their old copies anyway: a fresh copy of the crate has new
+# modification times, which cargo takes for changed sources (the prebuilt folder would be rebuilt).
+commit_source() {
+    local new=$PREFIX/src.new old=$PREFIX/src.old name
+    if [ ${#SRC_CHANGED[@]} = 0 ]; then
         say "Lesson sources up to date: $PREFIX/src"
         return
     fi
-    # Unchanged parts keep their old copies: a fresh copy of the crate has new modification
-    # times, which cargo takes for changed sources (the prebuilt folder would be rebuilt).
-    local entry name crate_changed=
-    if [ -d "$PREFIX/src" ]; then
-        for entry in "$new"/* "$new"/.[!.]*; do
-            [ -e "$entry" ] || continue
-            name=${entry##*/}
-            if [ -e "$PREFIX/src/$name" ] && diff -r -q "$PREFIX/src/$name" "$entry" >/dev/null; then
-                rm -rf "$entry"
-                mv "$PREFIX/src/$name" "$entry"
-            elif [[ "$name" =~ ^(crates|Cargo.toml|Cargo.lock)$ ]]; then
-                crate_changed=1
-            fi
-        done
-    else
-        crate_changed=1
-    fi
-    rm -rf "$PREFIX/src.old"
-    [ -d "$PREFIX/src" ] && mv "$PREFIX/src" "$PREFIX/src.old"
-    mv "$new" "$PREFIX/src"
-    rm -rf "$PREFIX/src.old"
-    [ -n "$crate_changed" ] && invalidate_template
-    say "Lesson sources updated in $PREFIX/src"
+    rm -rf "$old"
+    mkdir -p "$PREFIX/src" "$old"
+    for name in "${SRC_CHANGED[@]}"; do
+        # rename(2) replaces a file in one step, a folder only once the old one is out of the way.
+        if exists "$PREFIX/src/$name" && { [ -d "$PREFIX/src/$name" ] || [ -d "$new/$name" ] || ! exists "$new/$name"; }; then
+            mv -T "$PREFIX/src/$name" "$old/$name"
+        fi
+        if exists "$new/$name"; then mv -T -f "$new/$name" "$PREFIX/src/$name"; fi
+    done
+    rm -rf "$new" "$old"
+    if crate_changed; then invalidate_template; fi
+    say "Lesson sources updated in $PREFIX/src: ${SRC_CHANGED[*]}"
 }
 
-# Root's toolchain lives in root's home (mode 700): copy its sysroot where everyone can run it.
-# The documentation (~800 MB) stays behind.
-setup_rust() {
-    local src=${RUST_SRC:-} want
-    if [ -z "$src" ]; then
+# Root's toolchain lives in root's home (mode 700): its sysroot is copied where everyone can
+# run it. Sets RUST_FROM, the sysroot to copy, and RUST_WANT, its stamp.
+find_rust() {
+    RUST_FROM=${RUST_SRC:-}
+    if [ -z "$RUST_FROM" ]; then
         command -v rustc >/dev/null || die "no rustc on PATH: install Rust (https://rustup.rs) or pass --rust-sysroot DIR"
-        src=$(rustc --print sysroot)
+        RUST_FROM=$(rustc --print sysroot)
     fi
-    [ -x "$src/bin/rustc" ] && [ -x "$src/bin/cargo" ] || die "$src has no bin/rustc and bin/cargo"
+    [ -x "$RUST_FROM/bin/rustc" ] && [ -x "$RUST_FROM/bin/cargo" ] || die "$RUST_FROM has no bin/rustc and bin/cargo"
     # evcxr infers the type of every `let` with rust-analyzer, which needs the standard
     # library's sources; without them a cell like `let v = vec![1];` fails.
-    [ -f "$src/lib/rustlib/src/rust/library/Cargo.toml" ] \
-        || die "the toolchain at $src has no standard library sources: rustup component add rust-src"
-    want=$("$src/bin/rustc" -vV | sha256sum | cut -d' ' -f1)
-    if stamp_ok "$PREFIX/rust/.notebook-kit-stamp" "$want"; then
+    [ -f "$RUST_FROM/lib/rustlib/src/rust/library/Cargo.toml" ] \
+        || die "the toolchain at $RUST_FROM has no standard library sources: rustup component add rust-src"
+    RUST_WANT=$("$RUST_FROM/bin/rustc" -vV | sha256sum | cut -d' ' -f1)
+}
+
+# The documentation (~800 MB) stays behind.
+setup_rust() {
+    if stamp_ok "$PREFIX/rust/.notebook-kit-stamp" "$RUST_WANT"; then
         say "Rust toolchain up to date: $PREFIX/rust ($("$PREFIX/rust/bin/rustc" -V))"
     else
-        say "Copying the Rust toolchain from $src to $PREFIX/rust"
+        say "Copying the Rust toolchain from $RUST_FROM to $PREFIX/rust"
         rm -rf "$PREFIX/rust.new"
         mkdir -p "$PREFIX/rust.new"
-        tar -C "$src" --exclude=./share/doc -cf - . | tar -C "$PREFIX/rust.new" -xf -
+        tar -C "$RUST_FROM" --exclude=./share/doc -cf - . | tar -C "$PREFIX/rust.new" -xf -
         "$PREFIX/rust.new/bin/rustc" -V >/dev/null || die "the copied rustc does not run"
-        echo "$want" > "$PREFIX/rust.new/.notebook-kit-stamp"
+        echo "$RUST_WANT" > "$PREFIX/rust.new/.notebook-kit-stamp"
         rm -rf "$PREFIX/rust"
         mv "$PREFIX/rust.new" "$PREFIX/rust"
         invalidate_template
@@ -170,14 +205,16 @@ setup_rust() {
     for t in cargo rustc rustdoc; do ln -sfn "../../rust/bin/$t" "$PREFIX/cargo/bin/$t"; done
 }
 
+# The vendored crates' stamp: the lock file and the toolchain's stamp (the file, newline and all).
+crates_want() { { cat "$SRC_NEXT/Cargo.lock"; echo "$RUST_WANT"; } | sha256sum | cut -d' ' -f1; }
+
 # The crates the kernels build against, vendored into the shared CARGO_HOME so that every
 # user's cargo builds offline from one read-only copy. The prebuilt folder and the students'
 # kernels must see them at the same path: cargo's fingerprints include it. The standard
 # library's own crates.io dependencies are vendored too: evcxr's rust-analyzer runs
 # `cargo metadata` on the library's sources and knows no std types when that fails.
 setup_crates() {
-    local want
-    want=$(cat "$PREFIX/src/Cargo.lock" "$PREFIX/rust/.notebook-kit-stamp" | sha256sum | cut -d' ' -f1)
+    local want=$CRATES_WANT
     if stamp_ok "$PREFIX/cargo/vendor/.notebook-kit-stamp" "$want"; then
         say "Vendored crates up to date: $PREFIX/cargo/vendor"
         return
@@ -211,13 +248,14 @@ EOF
     invalidate_template
 }
 
+data_want() { (cd "$DATA_SRC" && find -L . -type f -printf '%P %s %T@\n' | sort | sha256sum | cut -d' ' -f1); }
+
 setup_data() {
     if [ -z "$DATA_SRC" ] || [ ! -d "$DATA_SRC" ]; then
         say "No data folder given (--data): each student's kernel downloads CIFAR-10 into their own cache"
         return
     fi
-    local want
-    want=$(cd "$DATA_SRC" && find -L . -type f -printf '%P %s %T@\n' | sort | sha256sum | cut -d' ' -f1)
+    local want=$DATA_WANT
     if stamp_ok "$PREFIX/data/.notebook-kit-stamp" "$want"; then
         say "Shared data up to date: $PREFIX/data"
         return
@@ -233,17 +271,192 @@ setup_data() {
 # The evcxr_jupyter binary does not depend on where it is installed: copy a single-user
 # build when there is one (kernel-setup.sh then finds it and skips its 7-12 min build). Its
 # stamp names the version and the patch's hash, so a build with an older patch is replaced.
+evcxr_to_reuse() {
+    local stamp=.notebook-kit-stamp
+    EVCXR_VERSION=$(sed -n 's/^EVCXR_VERSION=//p' "$SRC_NEXT/kernel-setup.sh")
+    [ -f "$REUSE/evcxr/$stamp" ] && ! cmp -s "$REUSE/evcxr/$stamp" "$NK/evcxr/$stamp" \
+        && [ -x "$REUSE/evcxr/bin/evcxr_jupyter" ] && grep -q "^evcxr_jupyter $EVCXR_VERSION " "$REUSE/evcxr/$stamp"
+}
+
 reuse_evcxr() {
-    local version stamp=.notebook-kit-stamp
-    version=$(sed -n 's/^EVCXR_VERSION=//p' "$PREFIX/src/kernel-setup.sh")
-    [ -f "$REUSE/evcxr/$stamp" ] || return 0
-    cmp -s "$REUSE/evcxr/$stamp" "$NK/evcxr/$stamp" && return
-    if [ -x "$REUSE/evcxr/bin/evcxr_jupyter" ] && grep -q "^evcxr_jupyter $version " "$REUSE/evcxr/$stamp"; then
-        say "Copying evcxr_jupyter $version from $REUSE/evcxr"
-        mkdir -p "$NK"
-        rm -rf "$NK/evcxr"
-        cp -a "$REUSE/evcxr" "$NK/evcxr"
+    [ -n "$REUSE_EVCXR" ] || return 0
+    say "Copying evcxr_jupyter $EVCXR_VERSION from $REUSE/evcxr"
+    mkdir -p "$NK"
+    rm -rf "$NK/evcxr"
+    cp -a "$REUSE/evcxr" "$NK/evcxr"
+}
+
+# Parts of the checkout that neither kernels nor kernel-setup.sh read.
+NOT_FOR_KERNELS='^(notebooks|docs|benches|classroom|\.ci|\.gitignore|run-tests\.sh|.*\.md)$'
+KERNEL_RECORD=$NK/.classroom-kernel-inputs
+
+# What kernel-setup.sh's part of the install (kit/: venv, evcxr, kernel, prebuilt folder) is
+# made from: the checkout's files it reads, its switches, and its own stamps as it left them.
+# Recorded after it finished, so that a coming change is known without re-deriving those
+# stamps here; an update that stopped half-way (a stamp removed or stale) differs from it.
+kernel_inputs() {
+    local name
+    {
+        echo "NOTEBOOK_KIT_EVCXR_PATCH=${NOTEBOOK_KIT_EVCXR_PATCH:-} NOTEBOOK_KIT_SKIP_TEMPLATE=${NOTEBOOK_KIT_SKIP_TEMPLATE:-}"
+        cat "$NK/venv/.notebook-kit-stamp" "$NK/evcxr/.notebook-kit-stamp" "$NK/template/.notebook-kit-stamp" 2>/dev/null || true
+        (cd "$1" && find . -mindepth 1 -maxdepth 1 -printf '%f\0' | while IFS= read -r -d '' name; do
+            [[ "$name" =~ $NOT_FOR_KERNELS ]] || find "$name" -type f -print0
+        done | sort -z | xargs -0 -r sha256sum)
+    } | sha256sum | cut -d' ' -f1
+}
+
+# Everything this run would change that students' servers and kernels or the hub use, worked
+# out before anything is changed. Settings, notebooks and docs are not in it: the hub and the
+# servers read those when they start.
+plan_update() {
+    local name crates=()
+    PENDING=()
+    for name in "${SRC_CHANGED[@]}"; do
+        [[ "$name" =~ ^(crates|Cargo\.toml|Cargo\.lock)$ ]] && crates+=("$name")
+    done
+    [ ${#crates[@]} = 0 ] || PENDING+=("src/ ${crates[*]}: the crate every kernel's :dep builds")
+    stamp_ok "$PREFIX/rust/.notebook-kit-stamp" "$RUST_WANT" \
+        || PENDING+=("rust/: the Rust toolchain ($("$RUST_FROM/bin/rustc" -V) from $RUST_FROM)")
+    CRATES_WANT=$(crates_want)
+    stamp_ok "$PREFIX/cargo/vendor/.notebook-kit-stamp" "$CRATES_WANT" || PENDING+=("cargo/vendor/: the vendored crates")
+    DATA_WANT=
+    if [ -n "$DATA_SRC" ] && [ -d "$DATA_SRC" ]; then
+        DATA_WANT=$(data_want)
+        stamp_ok "$PREFIX/data/.notebook-kit-stamp" "$DATA_WANT" || PENDING+=("data/: the data sets (from $DATA_SRC)")
     fi
+    REUSE_EVCXR=
+    if evcxr_to_reuse; then
+        REUSE_EVCXR=1
+        PENDING+=("kit/evcxr/: evcxr_jupyter (copied from $REUSE/evcxr)")
+    fi
+    stamp_ok "$KERNEL_RECORD" "$(kernel_inputs "$SRC_NEXT")" \
+        || PENDING+=("kit/: what kernel-setup.sh installs (venv, evcxr, kernel, prebuilt compile folder): its sources or switches differ from its last finished run")
+    stamp_ok "$NK/venv/.classroom-stamp" "$(sha256sum "$SRC_NEXT/classroom/requirements.txt" | cut -d' ' -f1)" \
+        || PENDING+=("kit/venv/: JupyterHub's packages")
+    stamp_ok "$PREFIX/proxy/.notebook-kit-stamp" "$PROXY_WANT" || PENDING+=("proxy/: $PROXY_WANT")
+}
+
+# Processes running programs from this install: the hub with its proxy and idle culler, the
+# students' servers and kernels, the cargo and rustc compiling their cells. Prints them and how
+# to stop them; nothing when there are none.
+running_from_install() {
+    "$SYSTEM_PYTHON" - "$PREFIX" <<'PY'
+import os, sys
+
+prefix = sys.argv[1]
+hub_files = {f"{prefix}/src/classroom/jupyterhub_config.py", f"{prefix}/bin/notebook-kit-hub"}
+
+# setup.sh's callers are not in the way (test_e2e.py runs it from the kit's venv), unless one
+# is the hub (a terminal in the teacher's JupyterLab).
+callers, pid = set(), os.getpid()
+while pid > 0 and pid not in callers:
+    callers.add(pid)
+    try:
+        pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        break
+
+
+def in_install(path, cwd):
+    """Whether a program path lies in the install. Its last part is not resolved: the venv's
+    python3 is a link to /usr/bin."""
+    if "/" not in path:
+        return False
+    path = os.path.join(cwd, path)
+    path = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    return path.startswith(prefix + "/")
+
+
+found = []
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        argv = [a.decode(errors="replace") for a in open(f"/proc/{d}/cmdline", "rb").read().split(b"\0")[:-1]]
+        uid = os.stat(f"/proc/{d}").st_uid
+    except OSError:
+        continue
+    if not argv:
+        continue
+    try:
+        cwd = os.readlink(f"/proc/{d}/cwd")
+    except OSError:
+        cwd = "/"
+    try:
+        exe = os.readlink(f"/proc/{d}/exe").removesuffix(" (deleted)")
+    except OSError:
+        exe = ""
+    script = len(argv) > 1 and in_install(argv[1], cwd) and os.access(os.path.join(cwd, argv[1]), os.X_OK)
+    if not (in_install(exe, "/") or in_install(argv[0], cwd) or script):
+        continue
+    names = " ".join(os.path.basename(a) for a in argv[:3])
+    if any(os.path.realpath(os.path.join(cwd, a.split("=", 1)[-1])) in hub_files for a in argv[1:]):
+        kind = "the class hub"
+    elif int(d) in callers:
+        continue
+    elif "configurable-http-proxy" in names:
+        kind = "the hub's proxy"
+    elif "jupyterhub_idle_culler" in argv:
+        kind = "the hub's idle culler"
+    elif "jupyterhub-singleuser" in names or "singleuser.sh" in names:
+        kind = "a student's server"
+    elif os.path.basename(exe) == "evcxr_jupyter":
+        kind = "a kernel"
+    elif os.path.basename(exe) in ("cargo", "rustc"):
+        kind = "a cell's compile"
+    else:
+        kind = "a program of the install"
+    try:
+        user = __import__("pwd").getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    try:
+        cgroup = open(f"/proc/{d}/cgroup").read().strip().splitlines()[-1].split(":", 2)[2]
+    except (OSError, IndexError):
+        cgroup = ""
+    found.append((kind != "the class hub", int(d), kind, user, " ".join(argv), cgroup))
+
+if not found:
+    sys.exit(0)
+found.sort()
+SHOW = 8
+for _, pid, kind, user, cmd, _ in found[:SHOW]:
+    print(f"    pid {pid} ({user}), {kind}: {cmd if len(cmd) <= 160 else cmd[:157] + '...'}")
+if len(found) > SHOW:
+    print(f"    ... and {len(found) - SHOW} more")
+hubs = [(pid, cgroup) for hub_last, pid, _, _, _, cgroup in found if not hub_last]
+stops = []
+for pid, cgroup in hubs:
+    unit = cgroup.rsplit("/", 1)[-1]
+    if "/system.slice/" in cgroup and unit.endswith(".service"):
+        stops.append(f"sudo systemctl stop {unit}")
+    else:
+        stops.append(f"Ctrl+C where it runs, or sudo kill {pid}")
+if stops:
+    print(f"Stop the hub first ({'; '.join(stops)}): it stops the students' servers and kernels with it.")
+else:
+    print(f"Stop them first: sudo kill {' '.join(str(f[1]) for f in found)}")
+PY
+}
+
+# A running kernel uses the toolchain, the vendored crates, the crate's sources, the data, the
+# venv and the prebuilt folder it links to: replacing them under it makes cells fail mid-lesson.
+refuse_while_running() {
+    [ ${#PENDING[@]} -gt 0 ] || return 0
+    local running again=$0
+    running=$(running_from_install) || die "could not look for processes running from $PREFIX"
+    [ -n "$running" ] || return 0
+    if [ -n "$WHILE_RUNNING" ]; then
+        say "--while-running: updating although these run from $PREFIX (their kernels may fail until restarted):"
+        printf '%s\n' "$running" | sed '$d'
+        return 0
+    fi
+    [ ${#ORIG_ARGS[@]} = 0 ] || again+=$(printf ' %q' "${ORIG_ARGS[@]}")
+    die "$(printf '%s\n' "not updating $PREFIX while the class runs on it." \
+        "This update would replace what the hub and students' kernels use while they run:" "${PENDING[@]/#/    - }" \
+        "Running from $PREFIX:" "$running" \
+        "Then re-run: sudo $again" \
+        "(With --while-running it updates while they run: their kernels may fail mid-lesson until restarted.)")"
 }
 
 write_kernel_env() {
@@ -278,7 +491,7 @@ setup_hub() {
         "$NK/venv/bin/pip" install --disable-pip-version-check -q -r "$PREFIX/src/classroom/requirements.txt"
         echo "$want" > "$NK/venv/.classroom-stamp"
     fi
-    want=configurable-http-proxy@5.3.0
+    want=$PROXY_WANT
     if stamp_ok "$PREFIX/proxy/.notebook-kit-stamp" "$want"; then
         say "configurable-http-proxy up to date"
     else
@@ -289,8 +502,10 @@ setup_hub() {
     fi
     "$PREFIX/proxy/node_modules/.bin/configurable-http-proxy" --version >/dev/null || die "configurable-http-proxy does not run"
     # No "get Jupyter news?" prompt in every student's first session (the class is offline anyway).
-    mkdir -p "$NK/venv/share/jupyter/lab/settings"
-    cat > "$NK/venv/share/jupyter/lab/settings/overrides.json" <<'JSON'
+    # Replaced only when it differs, and in one step: running servers read it at every page load.
+    local settings=$NK/venv/share/jupyter/lab/settings/overrides.json
+    mkdir -p "${settings%/*}"
+    cat > "$settings.tmp" <<'JSON'
 {
   "@jupyterlab/apputils-extension:notification": {
     "fetchNews": "false",
@@ -298,6 +513,7 @@ setup_hub() {
   }
 }
 JSON
+    if cmp -s "$settings.tmp" "$settings"; then rm -f "$settings.tmp"; else mv -f "$settings.tmp" "$settings"; fi
 }
 
 # The hub's own state (database, cookie secret, teacher's password) is root's alone.
@@ -372,13 +588,19 @@ fix_permissions() {
 start=$SECONDS
 say "Installing into $PREFIX"
 secure_hub  # first: an install damaged by an older setup.sh has its secrets readable until then
-timed sync_source
+stage_source
+find_rust
+plan_update
+refuse_while_running
+timed commit_source
 timed setup_rust
 timed setup_crates
 timed setup_data
 reuse_evcxr
 write_kernel_env
 timed run_kernel_setup
+kernel_inputs "$PREFIX/src" > "$KERNEL_RECORD.tmp"
+mv "$KERNEL_RECORD.tmp" "$KERNEL_RECORD"
 timed setup_hub
 write_hub_settings
 timed fix_permissions

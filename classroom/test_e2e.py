@@ -11,7 +11,9 @@ opening cells (`:dep`, `cifar10::load_data()?`, `plot_sample` -> image/png) and 
 Then isolation: kernels run as the student, students cannot read each other's notebooks or
 kernel folders nor write into the install, the shared prebuilt folder is unchanged, the hub's
 secrets (the install's and the test hub's) are root's alone. Solutions are not handed out at a
-server start but by handout.sh; a student's edited notebook survives a server restart. Whatever
+server start but by handout.sh; a student's edited notebook survives a server restart. While the
+kernels run, classroom/setup.sh refuses an update that would change what they use, naming the hub,
+and a re-run with nothing changed goes ahead and leaves them working. Whatever
 happens (a failed step, Ctrl+C, SIGTERM), the hub, the servers, the accounts and the ports are
 gone at the end, and anything left behind fails the test. Prints the measured times, kernel
 memory and private disk.
@@ -490,6 +492,78 @@ def check(condition, message):
         raise Failure(message)
 
 
+SETUP_S = 300
+
+
+def run_setup(checkout, prefix, *args):
+    """setup.sh of `checkout` for `prefix`. In a session of its own, so that a timeout or Ctrl+C
+    stops kernel-setup.sh with it."""
+    env = {k: v for k, v in os.environ.items() if k != "NOTEBOOK_KIT_DATA"}
+    proc = subprocess.Popen([str(checkout / "classroom" / "setup.sh"), "--prefix", str(prefix), *args], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=SETUP_S)
+    except BaseException as e:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        if isinstance(e, subprocess.TimeoutExpired):
+            raise Failure(f"classroom/setup.sh {' '.join(args)} did not finish within {SETUP_S} s")
+        raise
+    return proc.returncode, out
+
+
+async def check_update_while_running(hub, prefix, student):
+    """While the hub and the students' kernels run, setup.sh refuses an update that would replace
+    what kernels use, naming the hub; with nothing changed it goes ahead and the kernels go on.
+    Both runs update from a copy of the install's own sources, with its own toolchain and no data
+    folder or evcxr build to copy, so that nothing changes by construction (edits made to this
+    checkout during the test do not count). The change offered to the first is an evcxr build to
+    copy (--reuse) that differs from the installed one only in its stamp's description: were it
+    copied, kernels would get the same binary, and the installed stamp is put back."""
+    evcxr = prefix / "kit" / "evcxr"
+    stamp = evcxr / ".notebook-kit-stamp"
+    binary = evcxr / "bin" / "evcxr_jupyter"
+    before = (stamp.read_bytes(), os.stat(binary).st_ino)
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="nk-e2e-update-"))
+    try:
+        checkout, other, nothing = scratch / "checkout", scratch / "other", scratch / "nothing"
+        shutil.copytree(prefix / "src", checkout, symlinks=True)
+        shutil.copytree(evcxr, other / "evcxr", symlinks=True)
+        nothing.mkdir()
+        first, _, rest = before[0].decode().partition("\n")
+        (other / "evcxr" / ".notebook-kit-stamp").write_text(f"{first}\n{rest.strip()} (e2e: another build)\n")
+        own = ("--rust-sysroot", str(prefix / "rust"))
+        try:
+            rc, out = run_setup(checkout, prefix, *own, "--reuse", str(other))
+        finally:
+            try:
+                if stamp.read_bytes() != before[0]:
+                    stamp.write_bytes(before[0])
+            except OSError:
+                pass  # kit/evcxr gone: the check below fails
+        check(rc != 0, f"setup.sh replaced kit/evcxr while the hub ran (exit {rc}):\n{out[-1500:]}")
+        check(f"pid {hub.proc.pid} (root), the class hub" in out and "kit/evcxr/" in out and "--while-running" in out,
+              f"setup.sh's refusal does not name the hub (pid {hub.proc.pid}) and what would change:\n{out[-1500:]}")
+        check((stamp.read_bytes(), os.stat(binary).st_ino) == before, "setup.sh changed kit/evcxr although it refused")
+        check(not (prefix / "src.new").exists(), "setup.sh left src.new behind after refusing")
+
+        rc, out = run_setup(checkout, prefix, *own, "--reuse", str(nothing))
+        check(rc == 0, f"setup.sh with nothing changed failed while the hub ran:\n{out[-2500:]}")
+        busy = [line for line in out.splitlines() if re.search(
+            r"Lesson sources updated|Copying|Vendoring|Installing (JupyterHub|configurable|Python)|Prebuilding|Building",
+            line)]
+        check(not busy, f"setup.sh with nothing changed still changed: {busy}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    await student.execute("after-update", 'println!("e2e after update {}", 6 * 7);')
+    check("e2e after update 42" in student.outputs["after-update"],
+          f"{student.name}'s kernel after the re-run printed {student.outputs['after-update']!r}")
+
+
 async def run(hub, prefix, results, shot_path=None):
     probe = prefix / "kit" / "template" / "e2e-probe"
     try:
@@ -579,6 +653,10 @@ async def run_checks(hub, prefix, results, probe, shot_path=None):
               f"{st.name} can write into the install: {r.stdout.strip() or r.stderr.strip()[:300]}")
         r = as_user(st.name, "sh", "-c", f"echo x >> {shlex.quote(next(shared_files(template)))}")
         check(r.returncode != 0, f"{st.name} could append to a file of the shared prebuilt folder")
+    log("the teacher re-runs classroom/setup.sh during the lesson: refused for a change kernels use, "
+        "done when nothing changed")
+    await check_update_while_running(hub, prefix, s1)
+
     after = manifest(template)
     changed = [p for p in set(before) | set(after) if before.get(p) != after.get(p)]
     check(not changed, f"the shared prebuilt folder changed while students worked: {sorted(changed)[:5]}")
