@@ -50,7 +50,6 @@ Runs from its own venv, made by benches/setup-venvs.sh:
 
 import argparse
 import contextlib
-import gzip
 import json
 import os
 import statistics
@@ -66,9 +65,8 @@ from keras import layers  # noqa: E402
 
 SEED = 42
 from cifar_files import TEST_FILES, TRAIN_FILES, CifarError, read_cifar10  # noqa: E402
+from fashion_files import FASHION_TEST, FASHION_TRAIN, FashionError, read_fashion_mnist  # noqa: E402
 TASKS = ("train", "predict", "evaluate")
-FASHION_TRAIN = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
-FASHION_TEST = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 # Hidden Dense(relu) widths and the data set each model was written for.
 MODELS = {
     "lesson": ([3000, 1000], "cifar10"),
@@ -94,34 +92,15 @@ def load_cifar10(folder, limit, files=TRAIN_FILES):
     return x, y
 
 
-def read_idx(path, dims):
-    """One gzipped IDX file of unsigned bytes as a uint8 array with `dims` dimensions."""
-    try:
-        with gzip.open(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as e:
-        fail(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
-    # Magic: two zero bytes, type 0x08 (unsigned byte), the number of dimensions.
-    if len(data) < 4 + 4 * dims or data[:4] != bytes([0, 0, 8, dims]):
-        fail(f"{path}: not an IDX file of unsigned bytes with {dims} dimension(s)")
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
-    if body.size != int(np.prod(shape)):
-        fail(f"{path}: header says {shape}, body has {body.size} bytes")
-    return body.reshape(shape)
-
-
 def load_fashion_mnist(folder, limit, files=FASHION_TRAIN):
     """A split as (x float32 (n, 28, 28) in [0, 1], y uint8 class indices)."""
-    images = read_idx(os.path.join(folder, files[0]), 3)
-    labels = read_idx(os.path.join(folder, files[1]), 1)
-    if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
-        fail(f"{folder}: {files[0]} {images.shape} and {files[1]} {labels.shape} do not match")
+    try:
+        images, labels = read_fashion_mnist(folder, files)
+    except FashionError as e:
+        fail(str(e))
     if limit:
         images, labels = images[:limit], labels[:limit]
-    if labels.max() > 9:
-        fail(f"{folder}: labels above 9; these are not Fashion-MNIST files")
-    return images.astype("float32") / 255.0, labels
+    return images.astype("float32") / 255.0, labels.astype(np.uint8)
 
 
 def load(args, test=False):

@@ -39,7 +39,6 @@ reference at some step, or failed to run; else 0, also when it was skipped (said
 """
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -56,6 +55,7 @@ import numpy as np  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 from cifar_files import TRAIN_FILES, CifarError, read_cifar10  # noqa: E402
+from fashion_files import FASHION_TRAIN, FashionError, read_fashion_mnist  # noqa: E402
 EPSILON = np.float32(1e-7)  # Keras's backend epsilon
 TOLERANCE = 1e-4
 # A float32 sum of a few thousand products is off by up to ~1e-7 here, so a hidden unit's
@@ -86,7 +86,6 @@ SMALL_DIR = os.path.join(FIXTURES, "parity-small")
 EXERCISE_DIR = os.path.join(FIXTURES, "parity-exercise-small")
 # Keras's Adam defaults (both versions).
 BETA_1, BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
-FASHION_TRAIN = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 
 COLUMNS = [  # (key, header, reference key)
     ("tf_keras", "tf-keras", None),
@@ -120,31 +119,12 @@ def load_cifar10_train(folder):
         fail(str(e))
 
 
-def read_idx(path, dims):
-    """One gzipped IDX file of unsigned bytes as a uint8 array with `dims` dimensions."""
-    try:
-        with gzip.open(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as e:
-        fail(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
-    # Magic: two zero bytes, type 0x08 (unsigned byte), the number of dimensions.
-    if len(data) < 4 + 4 * dims or data[:4] != bytes([0, 0, 8, dims]):
-        fail(f"{path}: not an IDX file of unsigned bytes with {dims} dimension(s)")
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
-    if body.size != int(np.prod(shape)):
-        fail(f"{path}: header says {shape}, body has {body.size} bytes")
-    return body.reshape(shape)
-
-
 def load_fashion_mnist_train(folder):
     """The 60,000 training images as uint8 [n, 28, 28] and their labels."""
-    images = read_idx(os.path.join(folder, FASHION_TRAIN[0]), 3)
-    labels = read_idx(os.path.join(folder, FASHION_TRAIN[1]), 1).astype(np.int64)
-    if images.shape[1:] != (28, 28) or len(images) != len(labels) or labels.max() > 9:
-        fail(f"{folder}: {images.shape} images and {labels.shape} labels up to {labels.max()} "
-             "are not Fashion-MNIST's training files")
-    return images, labels
+    try:
+        return read_fashion_mnist(folder, FASHION_TRAIN)
+    except FashionError as e:
+        fail(str(e))
 
 
 def pooled(images, shape):
@@ -544,6 +524,24 @@ def report(losses, ties, steps):
 
 # ---------------------------------------------------------------------------------------
 
+FIXTURE_README_TAIL = """Made {date} with {versions}.
+
+Largest relative difference over the {steps} steps:
+
+- Keras 3 vs tf-keras: {d_keras3:.1e}
+- NumPy logits rule vs tf-keras: {d_numpy:.1e}
+- Keras 3 with the TensorFlow 2.2 formula vs NumPy lesson rule: {d_k3lesson:.1e}
+- every float32 column vs NumPy float64 of its rule: {d_f64:.1e}
+- the lesson rule vs the logits rule (not a parity check): {d_rules:.1e}
+
+Hidden pre-activations within {tie:g} of zero in the float64 runs: {ties}. Such a
+near-tie is where float32 rounding can decide whether a ReLU passes its gradient, and send
+two correct float32 implementations apart (see `benches/README.md`, "ReLU ties"). With
+none here, a correct float32 implementation should stay within float32 rounding (about
+1e-6 relative) of these numbers.
+"""
+
+
 FIXTURE_README = """# parity-small: notebook-kit vs tf-keras on a scaled-down lesson model
 
 Made by `benches/parity.py --small-fixture` (the parity harness, see
@@ -570,21 +568,6 @@ categorical cross-entropy, SGD learning rate 0.01, batch {batch}, {steps} steps,
 | `weights.npz` | `kernel_0, bias_0, kernel_1, bias_1, kernel_2, bias_2` in Keras's layout (kernel `[inputs, units]`): Glorot-uniform kernels drawn from the same generator after the permutation, zero biases |
 | `losses.json` | per-step losses, each the batch loss before that step's update: `tf_keras` and `keras3` (what `train_on_batch` returned, `loss="categorical_crossentropy"`: today's rule, the softmax cross-entropy of the last layer's pre-activation); `numpy_logits` (NumPy float32, same rule); `numpy_lesson` (NumPy float32, TensorFlow 2.2's rule: rows of the sigmoid output divided by their sum, clipped to [1e-7, 1 - 1e-7], -sum y log p, batch mean); `keras3_lesson` (Keras 3 with TensorFlow 2.2's formula written out as a custom loss); `numpy_logits_f64`, `numpy_lesson_f64` (the NumPy runs in float64); `versions` |
 
-Made {date} with {versions}.
-
-Largest relative difference over the {steps} steps:
-
-- Keras 3 vs tf-keras: {d_keras3:.1e}
-- NumPy logits rule vs tf-keras: {d_numpy:.1e}
-- Keras 3 with the TensorFlow 2.2 formula vs NumPy lesson rule: {d_k3lesson:.1e}
-- every float32 column vs NumPy float64 of its rule: {d_f64:.1e}
-- the lesson rule vs the logits rule (not a parity check): {d_rules:.1e}
-
-Hidden pre-activations within {tie:g} of zero in the float64 runs: {ties}. Such a
-near-tie is where float32 rounding can decide whether a ReLU passes its gradient, and send
-two correct float32 implementations apart (see `benches/README.md`, "ReLU ties"). With
-none here, a correct float32 implementation should stay within float32 rounding (about
-1e-6 relative) of these numbers.
 """
 
 
@@ -615,21 +598,6 @@ batch {batch}, {steps} steps, input {shape} (each Fashion-MNIST training image, 
 | `weights.npz` | `kernel_0, bias_0, ..., kernel_{last}, bias_{last}` in Keras's layout (kernel `[inputs, units]`): Glorot-uniform kernels drawn from the same generator after the permutation, zero biases |
 | `losses.json` | per-step losses, each the batch loss before that step's update: `tf_keras` and `keras3` (what `train_on_batch` returned, `loss="sparse_categorical_crossentropy"`: today's rule, the softmax cross-entropy of the last layer's pre-activation); `numpy_logits` (NumPy float32, same rule, with Keras's Adam written out); `numpy_lesson` (NumPy float32, TensorFlow 2.2's rule: the sigmoid outputs clipped to [1e-7, 1 - 1e-7], then -log(p_y / sum p), batch mean); `keras3_lesson` (Keras 3 with TensorFlow 2.2's formula written out as a custom loss); `numpy_logits_f64`, `numpy_lesson_f64` (the NumPy runs in float64); `versions` |
 
-Made {date} with {versions}.
-
-Largest relative difference over the {steps} steps:
-
-- Keras 3 vs tf-keras: {d_keras3:.1e}
-- NumPy logits rule vs tf-keras: {d_numpy:.1e}
-- Keras 3 with the TensorFlow 2.2 formula vs NumPy lesson rule: {d_k3lesson:.1e}
-- every float32 column vs NumPy float64 of its rule: {d_f64:.1e}
-- the lesson rule vs the logits rule (not a parity check): {d_rules:.1e}
-
-Hidden pre-activations within {tie:g} of zero in the float64 runs: {ties}. Such a
-near-tie is where float32 rounding can decide whether a ReLU passes its gradient, and send
-two correct float32 implementations apart (see `benches/README.md`, "ReLU ties"). With
-none here, a correct float32 implementation should stay within float32 rounding (about
-1e-6 relative) of these numbers.
 """
 
 
@@ -650,12 +618,12 @@ def write_fixture_readme(folder, config, versions, diffs, ties, n):
         ties="; ".join(f"{rule} rule: steps {', '.join(map(str, s))}" if s else f"{rule} rule: none"
                        for rule, s in tie_steps.items()))
     if config.get("optimizer", "sgd") == "adam":
-        text = EXERCISE_README.format(
+        text = (EXERCISE_README + FIXTURE_README_TAIL).format(
             **common, lr=config["learning_rate"], b1=BETA_1, b2=BETA_2, eps=ADAM_EPSILON,
             last=len(config["hidden"]),
             hidden_layers=" -> ".join(f"Dense({u}, relu)" for u in config["hidden"]))
     else:
-        text = FIXTURE_README.format(**common, hidden0=config["hidden"][0],
+        text = (FIXTURE_README + FIXTURE_README_TAIL).format(**common, hidden0=config["hidden"][0],
                                      hidden1=config["hidden"][1])
     with open(os.path.join(folder, "README.md"), "w") as f:
         f.write(text)

@@ -7,7 +7,7 @@ use data_fixtures::*;
 use notebook_kit::data::download::{download_file, extract_tar_gz, md5_file};
 use notebook_kit::data::{cifar10, fashion_mnist};
 use notebook_kit::Error;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -373,35 +373,19 @@ fn answer_when_open(
     routes: &[(String, Vec<u8>)],
     state: &(Mutex<GateState>, Condvar),
 ) {
-    let mut request = Vec::new();
-    let mut byte = [0u8; 1];
-    while !request.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => request.push(byte[0]),
-            _ => return,
-        }
-    }
-    let request = String::from_utf8_lossy(&request);
-    let path = request.split_whitespace().nth(1).unwrap_or("/");
+    let Some(path) = request_path(&mut stream) else {
+        return;
+    };
     let (lock, changed) = state;
     let mut gate = lock.lock().unwrap();
     gate.requests += 1;
     changed.notify_all();
     drop(changed.wait_while(gate, |s| !s.open).unwrap());
-    let found = routes.iter().find(|(p, _)| p == path);
-    let status = if found.is_some() {
-        "200 OK"
-    } else {
-        "404 Not Found"
-    };
-    let body = found.map_or(&[][..], |(_, body)| body.as_slice());
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body);
-    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let reply = routes
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map_or(Reply::Status(404), |(_, body)| Reply::Body(body.clone()));
+    send(stream, reply);
 }
 
 fn cifar_archive() -> Vec<u8> {

@@ -188,21 +188,33 @@ pub fn serve(routes: Vec<(String, Reply)>) -> String {
 }
 
 fn answer(mut stream: TcpStream, routes: &[(String, Reply)]) {
-    let mut request = Vec::new();
-    let mut byte = [0u8; 1];
-    while !request.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => request.push(byte[0]),
-            _ => return,
-        }
-    }
-    let request = String::from_utf8_lossy(&request);
-    let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let Some(path) = request_path(&mut stream) else {
+        return;
+    };
     let reply = routes
         .iter()
         .find(|(p, _)| *p == path)
         .map(|(_, r)| r.clone())
         .unwrap_or(Reply::Status(404));
+    send(stream, reply);
+}
+
+/// Reads a request's head; its path, or `None` when the client went away first.
+pub fn request_path(stream: &mut TcpStream) -> Option<String> {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => request.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let request = String::from_utf8_lossy(&request);
+    Some(request.split_whitespace().nth(1).unwrap_or("/").to_string())
+}
+
+/// Answers with `reply` and closes the connection.
+pub fn send(mut stream: TcpStream, reply: Reply) {
     let (status, claimed, body) = match reply {
         Reply::Body(body) => (200, body.len(), body),
         Reply::Truncated { body, claimed } => (200, claimed, body),
