@@ -11,12 +11,17 @@ folder (root only) holds the hub's database, cookie secret and the teacher's fir
   copied to ~/rust-lesson/notebooks (solutions, *-solution.ipynb, only with handout.sh); their
   own copies are never overwritten.
 - libtorch/OpenMP threads per kernel come from one setting (`threads`, default cores /
-  `students`). That sizes each kernel's training, not a student: nothing limits CPU or memory
-  per student (LocalProcessSpawner has no such limits).
+  `students`); that sizes each kernel's training. Fairness between students comes from cgroups
+  (student_cgroups.py): each student's server, with its kernels and compiles, runs in a group of
+  its own with the same CPU weight as every other student's (`cpu_groups`, default on) and, with
+  `memory_limit` (default 50% of the server's memory), a memory limit. Where cgroups cannot be
+  used the hub logs why at its start and runs without them.
 """
 
 import asyncio
+import atexit
 import json
+import logging
 import os
 import pathlib
 import pwd
@@ -26,7 +31,8 @@ import signal
 import subprocess
 import sys
 
-from jupyterhub.spawner import set_user_setuid
+from jupyterhub.app import JupyterHub
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 
@@ -50,6 +56,30 @@ def threads_per_kernel():
 
 
 THREADS = threads_per_kernel()
+
+# The hub's own logger, so that the lines logged while the config is read look like its others.
+LOG = JupyterHub.instance().log if JupyterHub.initialized() else logging.getLogger("JupyterHub")
+
+# The per-student groups, made and tried at the hub's start. A root-owned copy beside this file;
+# no __pycache__ written into the install (setup.sh would take it for a changed source).
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import student_cgroups  # noqa: E402
+
+MEMORY_SETTING = str(S.get("memory_limit", "50%"))
+try:
+    _memory = student_cgroups.parse_memory_limit(MEMORY_SETTING)
+except ValueError as e:
+    raise SystemExit(f"{STATE / 'classroom.json'}: {e}")
+_cpu = S.get("cpu_groups", True)
+if isinstance(_cpu, str):  # a hand-edited "off"
+    _cpu = _cpu.strip().lower() in ("on", "true", "yes", "1")
+GROUPS = student_cgroups.StudentGroups(S.get("cgroup", "notebook-kit"), cpu=bool(_cpu), memory_limit=_memory,
+                                       memory_setting=MEMORY_SETTING)
+for _level, _line in GROUPS.start():
+    LOG.log(_level, _line)
+# Servers are stopped (and their groups removed) before the hub exits; the parent goes last.
+atexit.register(GROUPS.close)
 
 # Network: the public address, and the hub's and proxy's internal ports on loopback.
 c.JupyterHub.ip = S["ip"]
@@ -216,9 +246,73 @@ async def sweep_kernel_folders(spawner):
         await proc.wait()
 
 
-c.JupyterHub.spawner_class = "localprocess"
+class ClassroomSpawner(LocalProcessSpawner):
+    """LocalProcessSpawner that starts each student's server in the student's own cgroups."""
+
+    def make_preexec_fn(self, name):
+        become_student = super().make_preexec_fn(name)
+        join = None
+        if GROUPS.trees():
+            try:
+                join = GROUPS.joiner(GROUPS.prepare(name))
+            except (OSError, ValueError) as e:
+                # A server without its group is better than no server in the middle of a lesson.
+                self.log.warning("%s's server starts outside its cgroup (no CPU share or memory limit of its "
+                                 "own): %s", name, e)
+
+        def preexec():
+            # Before the uid changes: as the student, the move would be refused.
+            if join is not None:
+                join()
+            become_student()
+
+        return preexec
+
+    async def start(self):
+        address = await super().start()
+        name = self.user.name
+        wrong = GROUPS.misplaced(name, self.pid)
+        if wrong:
+            try:
+                GROUPS.move(name, self.pid)
+                self.log.warning("%s's server (pid %d) was not in its cgroup at its start (%s): moved there now "
+                                 "(any process it started before stays outside)",
+                                 name, self.pid, "; ".join(f"{t}: {w}" for t, w in wrong.items()))
+            except OSError as e:
+                self.log.warning("%s's server (pid %d) runs outside its cgroup (%s): %s", name, self.pid,
+                                 "; ".join(f"{t}: {w}" for t, w in wrong.items()), e)
+        return address
+
+
+GROUP_EMPTY_S = 5
+
+
+async def after_stop(spawner):
+    await sweep_kernel_folders(spawner)
+    if not GROUPS.trees():
+        return
+    name = spawner.user.name
+    # singleuser.sh stops the kernels before it exits; a process still exiting keeps the group
+    # busy for a moment.
+    deadline = asyncio.get_running_loop().time() + GROUP_EMPTY_S
+    while True:
+        try:
+            kept = GROUPS.remove(name)
+        except OSError as e:
+            spawner.log.warning("Could not remove %s's cgroups: %s", name, e)
+            return
+        if not kept or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    if kept:
+        spawner.log.warning("%s's cgroups %s still hold processes after their server stopped: kept (the "
+                            "processes stay limited); removed when empty at the next stop or hub start",
+                            name, ", ".join(map(str, kept)))
+
+
+c.JupyterHub.spawner_class = ClassroomSpawner
 c.Spawner.pre_spawn_hook = prepare_account
-c.Spawner.post_stop_hook = sweep_kernel_folders
+c.Spawner.post_stop_hook = after_stop
 c.Spawner.cmd = [str(PREFIX / "src" / "classroom" / "singleuser.sh")]
 c.Spawner.notebook_dir = "~"
 c.Spawner.default_url = f"/lab/tree/{LESSON}"

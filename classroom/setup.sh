@@ -19,6 +19,10 @@
 #   --threads N             OpenMP/MKL threads per kernel (default cores / students, at least 1)
 #   --ip ADDR, --port N     where the hub listens (default 127.0.0.1:8000)
 #   --idle-timeout S        stop servers and kernels idle this long (default 3600)
+#   --cpu-groups on|off     each student's server, kernels and compiles in a cgroup of their own,
+#                           every student with the same CPU weight (default on)
+#   --memory-limit SIZE     memory per student, over all their kernels: 6G, 4096M, a share of
+#                           the server's memory (25%), or none (default 50%)
 #   --data DIR              folder with cifar-10-batches-bin/ and fashion-mnist/ to share
 #                           (default $NOTEBOOK_KIT_DATA, else ../shared/data beside the checkout)
 #   --rust-sysroot DIR      toolchain to copy (default: the sysroot of `rustc` on PATH)
@@ -55,6 +59,8 @@ while [ $# -gt 0 ]; do
         --ip) need_arg "$@"; SET[ip]=$2; shift ;;
         --port) need_arg "$@"; SET[port]=$2; shift ;;
         --idle-timeout) need_arg "$@"; SET[idle_timeout]=$2; shift ;;
+        --cpu-groups) need_arg "$@"; SET[cpu_groups]=$2; shift ;;
+        --memory-limit) need_arg "$@"; SET[memory_limit]=$2; shift ;;
         --data) need_arg "$@"; DATA_SRC=$2; shift ;;
         --rust-sysroot) need_arg "$@"; RUST_SRC=$2; shift ;;
         --reuse) need_arg "$@"; REUSE=$2; shift ;;
@@ -68,6 +74,7 @@ done
 for k in students threads port idle_timeout; do
     [ -z "${SET[$k]:-}" ] || [[ "${SET[$k]}" =~ ^[0-9]+$ ]] || die "--${k//_/-} must be a number, not '${SET[$k]}'"
 done
+[ -z "${SET[cpu_groups]:-}" ] || [[ "${SET[cpu_groups]}" =~ ^(on|off)$ ]] || die "--cpu-groups must be on or off, not '${SET[cpu_groups]}'"
 
 [ "$(id -u)" = 0 ] || die "run as root (sudo): it installs for every user under $PREFIX and creates the students' accounts"
 # evcxr resolves `:dep` paths to real paths; the prebuilt folder must be built against the same.
@@ -94,6 +101,11 @@ check_prefix() {
 check_prefix
 SYSTEM_PYTHON=/usr/bin/python3
 [ -x "$SYSTEM_PYTHON" ] || die "$SYSTEM_PYTHON is missing (Debian: apt-get install python3 python3-venv)"
+# Read as the hub will read it, so that a bad value stops here and not at the hub's start.
+if [ -n "${SET[memory_limit]:-}" ]; then
+    why=$(PYTHONDONTWRITEBYTECODE=1 "$SYSTEM_PYTHON" "$ROOT/classroom/student_cgroups.py" memory-limit "${SET[memory_limit]}" 2>&1) \
+        || die "--memory-limit: $why"
+fi
 # Only what every user can run: no rustup proxies or pyenv shims from root's home.
 CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 NK=$PREFIX/kit
@@ -527,7 +539,8 @@ import json, os, sys
 path, prefix, *pairs = sys.argv[1:]
 defaults = {"teacher": "teacher", "students": 30, "threads": 0, "ip": "127.0.0.1", "port": 8000,
             "hub_port": 8081, "proxy_api_port": 8001, "idle_timeout": 3600,
-            "group": "notebook-kit-students", "account_comment": "notebook-kit student"}
+            "group": "notebook-kit-students", "account_comment": "notebook-kit student",
+            "cpu_groups": True, "memory_limit": "50%", "cgroup": "notebook-kit"}
 try:
     settings = json.load(open(path))
 except FileNotFoundError:
@@ -535,7 +548,10 @@ except FileNotFoundError:
 settings = {**defaults, **settings, "prefix": prefix}
 for pair in pairs:
     key, value = pair.split("=", 1)
-    settings[key] = int(value) if isinstance(defaults[key], int) else value
+    if isinstance(defaults[key], bool):
+        settings[key] = value == "on"
+    else:
+        settings[key] = int(value) if isinstance(defaults[key], int) else value
 with open(path + ".tmp", "w") as f:
     json.dump(settings, f, indent=2)
     f.write("\n")

@@ -13,9 +13,12 @@ kernel folders nor write into the install, the shared prebuilt folder is unchang
 secrets (the install's and the test hub's) are root's alone. Solutions are not handed out at a
 server start but by handout.sh; a student's edited notebook survives a server restart. While the
 kernels run, classroom/setup.sh refuses an update that would change what they use, naming the hub,
-and a re-run with nothing changed goes ahead and leaves them working. Whatever
-happens (a failed step, Ctrl+C, SIGTERM), the hub, the servers, the accounts and the ports are
-gone at the end, and anything left behind fails the test. Prints the measured times, kernel
+and a re-run with nothing changed goes ahead and leaves them working. Per-student cgroups: every
+process of a student is in that student's groups (equal CPU weights, the memory limit), which the
+student cannot leave or change, and a student's groups go when their server stops; where root
+cannot make cgroups here, the hub must have logged that fairness is off. Whatever
+happens (a failed step, Ctrl+C, SIGTERM), the hub, the servers, the accounts, the cgroups and the
+ports are gone at the end, and anything left behind fails the test. Prints the measured times, kernel
 memory and private disk.
 """
 
@@ -55,6 +58,11 @@ CELL_TIMEOUT_S = 300
 STOP_S = 60
 # Private disk allowed per kernel (the rest must come from the shared prebuilt folder).
 PRIVATE_LIMIT_MB = 50
+# The test hub's parent cgroup (a real hub's is notebook-kit) and memory limit per student.
+CGROUP = "nke2e-classroom"
+MEMORY_LIMIT = "8G"
+MEMORY_LIMIT_BYTES = 8 * 2**30
+GROUP_GONE_S = 15
 
 FIT_CELL = """let x_fit = scale(&x_train.i(..2000))?;
 let y_fit = to_categorical(&y_train.i(..2000), 10)?;
@@ -240,6 +248,191 @@ def disk_mb(folder):
     return int(out.split()[0]) / 2**20
 
 
+def cgroup_lines(pid):
+    """{controller: path} (v1) and {"": path} (v2) of a process, as /proc/PID/cgroup lists them."""
+    found = {}
+    for line in open(f"/proc/{pid}/cgroup"):
+        hid, controllers, path = line.rstrip("\n").split(":", 2)
+        for c in ([""] if hid == "0" and not controllers else controllers.split(",")):
+            found.setdefault(c, path)
+    return found
+
+
+class TestCgroups:
+    """Where the test hub must put each student's groups, worked out here independently of the
+    hub's code (classroom/student_cgroups.py): per controller, the parent group's folder and its
+    path as /proc/PID/cgroup shows it, or None where root cannot make groups on this machine (the
+    hub must then log that it runs without them). v1 groups go below the hub's own group (the
+    test's: the hub inherits it), v2 groups at the top of the tree."""
+
+    def __init__(self):
+        own = cgroup_lines("self")
+        mounts = []
+        for line in open("/proc/self/mountinfo"):
+            left, _, right = line.partition(" - ")
+            fields, tail = left.split(), right.split()
+            if tail and tail[0] in ("cgroup", "cgroup2"):
+                mounts.append((tail[0], pathlib.Path(fields[4]), fields[3], tail[2].split(",")))
+        self.trees = {c: self._find(c, own, mounts) for c in ("cpu", "memory")}
+
+    def _find(self, controller, own, mounts):
+        for fstype, mount, root, options in mounts:
+            if fstype == "cgroup" and controller in options and controller in own:
+                if not (own[controller] + "/").startswith(root.rstrip("/") + "/"):
+                    return None  # the test's (and hub's) group is not under this mount
+                rel = own[controller][len(root.rstrip("/")):].lstrip("/")
+                return self._probe(1, controller, controller, mount / rel, own[controller])
+        for fstype, mount, root, options in mounts:
+            try:
+                available = (mount / "cgroup.controllers").read_text().split() if fstype == "cgroup2" else []
+            except OSError:
+                continue
+            if controller in available:
+                return self._probe(2, controller, "", mount, root)
+        return None
+
+    @staticmethod
+    def _probe(version, controller, key, where, shown):
+        probe = where / f"_nke2e-probe-{os.getpid()}"
+        files = {("cpu", 1): "cpu.shares", ("cpu", 2): "cpu.weight",
+                 ("memory", 1): "memory.limit_in_bytes", ("memory", 2): "memory.max"}
+        try:
+            if version == 2:
+                (where / "cgroup.subtree_control").write_text(f"+{controller}")
+            probe.mkdir()
+            if not (probe / files[controller, version]).exists():
+                return None
+        except OSError:
+            return None
+        finally:
+            try:
+                probe.rmdir()
+            except OSError:
+                pass
+        return {"version": version, "key": key, "parent": where / CGROUP,
+                "shown": shown.rstrip("/") + "/" + CGROUP, "file": files[controller, version]}
+
+    def groups(self, name):
+        return {c: t["parent"] / name for c, t in self.trees.items() if t}
+
+    def parents(self):
+        return {t["parent"] for t in self.trees.values() if t}
+
+    def remove_all(self):
+        """Removes the test hub's groups, killing what runs in them; returns what was there."""
+        found = []
+        for parent in self.parents():
+            if not parent.is_dir():
+                continue
+            found.append(str(parent))
+            children = [c for c in parent.iterdir() if c.is_dir()]
+            for child in children:
+                try:
+                    pids = [int(p) for p in (child / "cgroup.procs").read_text().split()]
+                except OSError:
+                    continue  # gone meanwhile
+                kill_pids(pids, grace_s=5)
+                found.append(f"{child} ({len(pids)} processes)")
+                try:
+                    child.rmdir()
+                except OSError as e:
+                    found.append(f"{child}: {e}")
+            try:
+                parent.rmdir()
+            except OSError as e:
+                found.append(f"{parent}: {e}")
+        return found
+
+
+def check_cgroups_of_students(hub, cgroups, students):
+    """Every process of each student (server, kernel, evcxr's children) is in that student's
+    groups, the groups' CPU weights are all equal, the memory limit is the setting, and a student
+    can neither leave the group nor change it. Where root cannot make groups, the hub said so."""
+    text = hub.log_path.read_text(errors="replace")
+    cpu, memory = cgroups.trees["cpu"], cgroups.trees["memory"]
+    if not cpu:
+        check("Per-student CPU fairness is off: " in text,
+              "cgroups cannot be made here, and the hub did not log that CPU fairness is off")
+    else:
+        check("Per-student CPU fairness is on: " in text and str(cpu["parent"]) in text,
+              f"the hub did not log that CPU fairness is on in {cpu['parent']}:\n{hub.log_tail()}")
+    if not memory:
+        check("Per-student memory limit is off: " in text,
+              "memory cgroups cannot be made here, and the hub did not log that the memory limit is off")
+    else:
+        check(f"Per-student memory limit: {MEMORY_LIMIT_BYTES / 2**30:.1f} GiB" in text,
+              f"the hub did not log the memory limit of {MEMORY_LIMIT}:\n{hub.log_tail()}")
+    weights = {}
+    for st in students:
+        uid = pwd.getpwnam(st.name).pw_uid
+        procs = [p for p in pids_of(uid) if not zombie(p)]
+        check(st.kernel_pid is None or st.kernel_pid in procs, f"{st.name}'s kernel {st.kernel_pid} is not running")
+        check(len(procs) >= 2, f"{st.name} has {len(procs)} processes, not a server and a kernel at least")
+        for controller, tree in cgroups.trees.items():
+            if not tree:
+                continue
+            want = f"{tree['shown']}/{st.name}"
+            wrong = {}
+            for p in procs:
+                try:
+                    where = cgroup_lines(p).get(tree["key"])
+                except OSError:
+                    continue  # exited meanwhile
+                if where != want:
+                    wrong[p] = where
+            check(not wrong, f"{st.name}'s processes outside their {controller} group {want}: "
+                  + ", ".join(f"pid {p} ({open(f'/proc/{p}/comm').read().strip() if os.path.exists(f'/proc/{p}') else '?'})"
+                              f" in {w}" for p, w in list(wrong.items())[:6]))
+            group = tree["parent"] / st.name
+            value = (group / tree["file"]).read_text().strip()
+            if controller == "cpu":
+                weights[st.name] = value
+            else:
+                page = os.sysconf("SC_PAGE_SIZE")
+                check(value.isdigit() and MEMORY_LIMIT_BYTES - page < int(value) <= MEMORY_LIMIT_BYTES,
+                      f"{st.name}'s {group / tree['file']} is {value}, the setting is {MEMORY_LIMIT}")
+            r = as_user(st.name, "sh", "-c", f"echo $$ > {shlex.quote(str(tree['parent'].parent / 'cgroup.procs'))}")
+            check(r.returncode != 0, f"{st.name} could move a process out of their {controller} group")
+            r = as_user(st.name, "sh", "-c", f"echo 10000 > {shlex.quote(str(group / tree['file']))}")
+            check(r.returncode != 0, f"{st.name} could change their group's {tree['file']}")
+    if cpu:
+        check(len(set(weights.values())) == 1, f"the students' CPU weights differ: {weights}")
+        # Against other work, the class weighs as much as one process per student group.
+        groups = [c for c in cpu["parent"].iterdir() if c.is_dir()]
+        whole = (cpu["parent"] / cpu["file"]).read_text().strip()
+        check(int(whole) == int(next(iter(weights.values()))) * len(groups),
+              f"{cpu['parent']} has {cpu['file']} {whole} for {len(groups)} student groups of {weights}")
+    return weights
+
+
+async def check_groups_removed(cgroups, name):
+    """After a server stopped, its groups go (the hub's stop hook removes them)."""
+    deadline = time.monotonic() + GROUP_GONE_S
+    while (left := [g for g in cgroups.groups(name).values() if g.exists()]) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    check(not left, f"{name}'s cgroups outlived their server by {GROUP_GONE_S} s: {left}")
+
+
+def check_off_reported(prefix):
+    """The hub's cgroup code, as installed, on a machine without cgroups (no cgroup mount) and
+    with a cgroup tree it cannot write: it says "off" and why, never "on"."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the install
+    sys.path.insert(0, str(prefix / "src" / "classroom"))
+    import student_cgroups
+    with tempfile.NamedTemporaryFile("w", prefix="nk-e2e-mountinfo-") as none, \
+            tempfile.NamedTemporaryFile("w", prefix="nk-e2e-mountinfo-") as readonly:
+        readonly.write("99 1 0:99 / /proc/1 rw - cgroup cgroup rw,cpu,memory\n")
+        readonly.flush()
+        for mountinfo, why in ((none.name, "this machine has no 'cpu' cgroup controller"),
+                               (readonly.name, "cannot set up /proc/1/nke2e-classroom")):
+            groups = student_cgroups.StudentGroups(CGROUP, cpu=True, memory_limit=MEMORY_LIMIT_BYTES,
+                                                   mountinfo=mountinfo, own={"cpu": "/", "memory": "/", "": "/"})
+            lines = [line for _, line in groups.start()]
+            check(not groups.trees() and any(line.startswith(f"Per-student CPU fairness is off: {why}") for line in lines)
+                  and any(line.startswith("Per-student memory limit is off: ") for line in lines),
+                  f"without usable cgroups ({why}) the hub's cgroup code said: {lines}")
+
+
 class Hub:
     def __init__(self, prefix, state, ports):
         self.prefix, self.state = prefix, state
@@ -254,6 +447,7 @@ class Hub:
             "ip": "127.0.0.1", "port": self.port, "hub_port": self.hub_port,
             "proxy_api_port": self.proxy_api_port, "idle_timeout": 3600,
             "group": GROUP, "account_comment": COMMENT,
+            "cpu_groups": True, "memory_limit": MEMORY_LIMIT, "cgroup": CGROUP,
         }))
         (self.state / "teacher-password").write_text(PASSWORD + "\n")
         os.chmod(self.state / "teacher-password", 0o600)
@@ -564,17 +758,17 @@ async def check_update_while_running(hub, prefix, student):
           f"{student.name}'s kernel after the re-run printed {student.outputs['after-update']!r}")
 
 
-async def run(hub, prefix, results, shot_path=None):
+async def run(hub, prefix, results, cgroups, shot_path=None):
     probe = prefix / "kit" / "template" / "e2e-probe"
     try:
-        await run_checks(hub, prefix, results, probe, shot_path)
+        await run_checks(hub, prefix, results, probe, cgroups, shot_path)
     finally:
         # Only there when a student could write into the prebuilt folder (a failed check).
         if probe.exists() or probe.is_symlink():
             probe.unlink()
 
 
-async def run_checks(hub, prefix, results, probe, shot_path=None):
+async def run_checks(hub, prefix, results, probe, cgroups, shot_path=None):
     template = prefix / "kit" / "template"
     before = manifest(template)
     exposed = secrets_exposed(hub.state, must_exist=("jupyterhub_cookie_secret", "jupyterhub.sqlite"))
@@ -640,6 +834,14 @@ async def run_checks(hub, prefix, results, probe, shot_path=None):
               f"{st.name}: the kernel's private folder takes {st.private_mb:.1f} MB (limit {PRIVATE_LIMIT_MB})")
         st.rss_mb = tree_rss_mb(st.kernel_pid)
 
+    log("per-student cgroups: " + ", ".join(
+        f"{c} in cgroup v{t['version']} {t['parent']}" if t else f"{c}: none can be made here (the hub must say so)"
+        for c, t in cgroups.trees.items()))
+    weights = check_cgroups_of_students(hub, cgroups, students)
+    results["cgroups"] = {c: str(t["parent"]) if t else None for c, t in cgroups.trees.items()}
+    results["cpu_weights"] = weights
+    check_off_reported(prefix)
+
     s1, s2 = students[0], students[1]
     nb1 = s1.home / LESSON
     r = as_user(s2.name, "cat", str(nb1))
@@ -667,6 +869,7 @@ async def run_checks(hub, prefix, results, probe, shot_path=None):
 
     log(f"{s1.name} edits the lesson and deletes the exercise; their server restarts")
     await s1.stop_server()
+    await check_groups_removed(cgroups, s1.name)
     leftover = [d.name for d in (s1.home / ".cache/notebook-kit/kernels").iterdir()]
     check(not leftover, f"{s1.name}'s kernel folders were not cleaned up after the server stopped: {leftover}")
     exercise = s1.home / "rust-lesson/notebooks/02-exercise-fashion-mnist.ipynb"
@@ -677,6 +880,8 @@ async def run_checks(hub, prefix, results, probe, shot_path=None):
     check(r.returncode == 0, f"{s1.name} could not edit their notebook: {r.stderr[-300:]}")
     check(as_user(s1.name, "rm", str(exercise)).returncode == 0, f"{s1.name} could not delete {exercise}")
     await s1.start_server()
+    s1.kernel_pid = None  # no kernel this time: the restarted server, in a group made anew
+    check_cgroups_of_students(hub, cgroups, [s1])
     check("E2E-STUDENT-EDIT" in nb1.read_text(), f"{s1.name}'s edited notebook was overwritten on restart")
     check(exercise.exists() and exercise.read_bytes() == (prefix / "src/notebooks" / exercise.name).read_bytes(),
           f"the deleted {exercise.name} was not handed out again")
@@ -818,7 +1023,7 @@ def processes_of_test_hub(state):
     return found
 
 
-def cleanup(hub, state, names, keep_log=None):
+def cleanup(hub, state, names, cgroups, keep_log=None):
     """Stops and removes everything; returns what could not be removed."""
     problems = []
     if hub is not None:
@@ -851,6 +1056,10 @@ def cleanup(hub, state, names, keep_log=None):
         except Failure as e:
             problems.append(str(e))
     subprocess.run(["groupdel", GROUP], capture_output=True)
+    # The hub removes each student's groups when their server stops, and the parent at its exit.
+    left = cgroups.remove_all()
+    if left:
+        problems.append("cgroups the hub left: " + ", ".join(left))
     if hub is not None:
         for port in (hub.port, hub.hub_port, hub.proxy_api_port):
             if port_open(port):
@@ -896,6 +1105,8 @@ def main():
     for name in names:
         remove_test_account(name)  # leftovers of an earlier run that was killed
     subprocess.run(["groupdel", GROUP], capture_output=True)
+    cgroups = TestCgroups()
+    cgroups.remove_all()
     state = pathlib.Path(tempfile.mkdtemp(prefix="nk-e2e-hub-"))
     os.chmod(state, 0o700)
     hub = Hub(prefix, state, free_ports(3))
@@ -909,7 +1120,7 @@ def main():
         hub.write_settings()
         log(f"starting the hub on {hub.url} (hub API :{hub.hub_port}, proxy API :{hub.proxy_api_port})")
         hub.start()
-        asyncio.run(run(hub, prefix, results, args.screenshot))
+        asyncio.run(run(hub, prefix, results, cgroups, args.screenshot))
     except Failure as e:
         failure = str(e)
     except KeyboardInterrupt:
@@ -926,7 +1137,7 @@ def main():
         if failure:
             print(f"--- hub log (last lines) ---\n{hub.log_tail(60)}\n---", flush=True)
         log("stopping the hub, removing accounts")
-        leftovers = cleanup(hub, state, names, args.keep_log)
+        leftovers = cleanup(hub, state, names, cgroups, args.keep_log)
     if leftovers:
         failure = (failure + "; " if failure else "") + "left behind: " + "; ".join(leftovers)
     results["seconds"] = round(time.monotonic() - started)
