@@ -2,8 +2,8 @@
 # Runs every test: the formatting and lint gate, the Rust crates, the notebook runner's own
 # tests, README's main-job command (`./kernel-setup.sh --lab`), tab completion and the evcxr
 # patch's checks (interrupt, live output, display) through the kernel, every notebook
-# headless on the "Rust (tch)" kernel, then the class hub end to end. Needs ./kernel-setup.sh
-# to have run.
+# headless on the "Rust (tch)" kernel, the class hub's cgroup code on fake cgroup trees, then
+# the class hub end to end. Needs ./kernel-setup.sh to have run.
 #
 # Environment: NOTEBOOK_KIT_DATA (default ../shared/data beside the checkout, when present)
 # points the loaders at offline data; NOTEBOOK_KIT_MAX_EPOCHS caps the notebooks' long runs.
@@ -39,6 +39,11 @@ suite "tab completion" "$py" tools/test_completion.py
 if [ "${NOTEBOOK_KIT_EVCXR_PATCH:-1}" = 0 ]; then echo "==== kernel patch: skipped (NOTEBOOK_KIT_EVCXR_PATCH=0)"
 else suite "kernel patch" "$py" tools/test_kernel_patch.py; fi
 suite "notebooks" "$py" tools/notebook_runner.py
+
+# The hub's cgroup code against fake cgroup trees, v1, v2 and hybrid: the only run of its v2 path
+# on v1 machines like CI's. A suite of its own, not part of "classroom": it needs no root, so it
+# runs for every developer, also with NOTEBOOK_KIT_SKIP_CLASSROOM=1.
+suite "classroom cgroups" "$py" classroom/test_student_cgroups.py
 
 # The system-wide install (reusing what kernel-setup.sh built) and three students at once
 # through the hub, on real Unix accounts.

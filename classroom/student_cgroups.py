@@ -30,7 +30,7 @@ V2_WEIGHT = 100  # likewise
 V1_SHARES_MAX, V2_WEIGHT_MAX = 262144, 10000
 # Student names are Unix account names (jupyterhub_config.py's username_pattern). Groups made
 # for the hub's own use start with "_", which no student name does.
-NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}\Z")  # \Z: "$" would let a trailing newline through
 MIN_MEMORY = 256 * 2**20  # below this not even a student's JupyterLab starts
 
 
@@ -38,7 +38,7 @@ class Unavailable(Exception):
     """Why a controller cannot be used (the text goes into the hub's log)."""
 
 
-def memory_total(mountinfo="/proc/self/mountinfo"):
+def memory_total(mountinfo="/proc/self/mountinfo", own=None):
     """The memory this process may use: the machine's, or its own cgroup's limit where lower (a
     container's, a service's), so that a share of it means the same in both."""
     total = None
@@ -48,12 +48,13 @@ def memory_total(mountinfo="/proc/self/mountinfo"):
     if total is None:
         raise OSError("no MemTotal in /proc/meminfo")
     try:
-        own = cgroups_of()
+        own = cgroups_of() if own is None else own
         for fstype, mount, root, options in cgroup_mounts(mountinfo):
             key, limit_file = ("memory", "memory.limit_in_bytes") if fstype == "cgroup" else ("", "memory.max")
             if fstype == "cgroup" and "memory" not in options or key not in own:
                 continue
-            rel = own[key][len(root.rstrip("/")):].lstrip("/") if own[key].startswith(root.rstrip("/")) else None
+            inside = (own[key] + "/").startswith(root.rstrip("/") + "/")  # /lxc/c10 is not inside /lxc/c1
+            rel = own[key][len(root.rstrip("/")):].lstrip("/") if inside else None
             group = mount / rel if rel is not None else None
             while group is not None and group != mount.parent:
                 try:
@@ -113,10 +114,10 @@ def cgroup_mounts(mountinfo="/proc/self/mountinfo"):
     return found
 
 
-def cgroups_of(pid="self"):
+def cgroups_of(pid="self", proc="/proc"):
     """{controller: path} for v1 hierarchies and {"": path} for v2, as /proc/PID/cgroup lists them."""
     found = {}
-    for line in open(f"/proc/{pid}/cgroup"):
+    for line in open(f"{proc}/{pid}/cgroup"):
         hid, controllers, path = line.rstrip("\n").split(":", 2)
         if hid == "0" and not controllers:
             found[""] = path
