@@ -623,5 +623,9 @@ timed fix_permissions
 say "Done in $((SECONDS - start)) s. Start the hub with: sudo $PREFIX/bin/notebook-kit-hub"
 say "Settings: $PREFIX/hub/classroom.json; the teacher signs in as '$(sed -n 's/.*"teacher": "\(.*\)".*/\1/p' "$PREFIX/hub/classroom.json")' with the password in $PREFIX/hub/teacher-password"
 if [ -n "$START" ]; then
+    # A second hub would fail on the port, or start on another one over the same database.
+    hubs=$(running_from_install | grep ', the class hub:' || true)
+    [ -z "$hubs" ] || die "$(printf '%s\n' "not starting a second hub: this install's hub already runs:" "$hubs" \
+        "(stop it first to restart it, e.g. after changing settings)")"
     exec "$PREFIX/bin/notebook-kit-hub"
 fi

@@ -751,6 +751,11 @@ async def check_update_while_running(hub, prefix, student):
             r"Lesson sources updated|Copying|Vendoring|Installing (JupyterHub|configurable|Python)|Prebuilding|Building",
             line)]
         check(not busy, f"setup.sh with nothing changed still changed: {busy}")
+
+        # Were the check missing, this would run a second hub in the foreground until SETUP_S.
+        rc, out = run_setup(checkout, prefix, *own, "--reuse", str(nothing), "--start")
+        check(rc != 0 and "not starting a second hub" in out and f"pid {hub.proc.pid} (root)" in out,
+              f"setup.sh --start while the hub ran did not refuse naming it (exit {rc}):\n{out[-1500:]}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     await student.execute("after-update", 'println!("e2e after update {}", 6 * 7);')
