@@ -28,6 +28,8 @@
 #   --rust-sysroot DIR      toolchain to copy (default: the sysroot of `rustc` on PATH)
 #   --reuse DIR             a single-user NOTEBOOK_KIT_HOME whose evcxr build to copy instead
 #                           of building it (default $NOTEBOOK_KIT_HOME or ~/.local/share/notebook-kit)
+#   --kernels-only          what students' servers and kernels need, without the hub, its proxy
+#                           and its settings (the container image: a hub elsewhere starts it)
 #   --while-running         update even while the hub or students' kernels of this install run:
 #                           kernels may fail mid-lesson until restarted (without it: refuse)
 set -euo pipefail
@@ -41,6 +43,7 @@ RUST_SRC=
 REUSE=${NOTEBOOK_KIT_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/notebook-kit}
 START=
 WHILE_RUNNING=
+KERNELS_ONLY=
 ORIG_ARGS=("$@")
 declare -A SET=()
 TEACHER_PASSWORD_FILE=
@@ -66,6 +69,7 @@ while [ $# -gt 0 ]; do
         --reuse) need_arg "$@"; REUSE=$2; shift ;;
         --start) START=1 ;;
         --while-running) WHILE_RUNNING=1 ;;
+        --kernels-only) KERNELS_ONLY=1 ;;
         -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0"; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
@@ -74,6 +78,7 @@ done
 for k in students threads port idle_timeout; do
     [ -z "${SET[$k]:-}" ] || [[ "${SET[$k]}" =~ ^[0-9]+$ ]] || die "--${k//_/-} must be a number, not '${SET[$k]}'"
 done
+[ -z "$KERNELS_ONLY" ] || [ -z "$START" ] || die "--kernels-only installs no hub to --start"
 [ -z "${SET[cpu_groups]:-}" ] || [[ "${SET[cpu_groups]}" =~ ^(on|off)$ ]] || die "--cpu-groups must be on or off, not '${SET[cpu_groups]}'"
 
 [ "$(id -u)" = 0 ] || die "run as root (sudo): it installs for every user under $PREFIX and creates the students' accounts"
@@ -182,7 +187,9 @@ commit_source() {
 }
 
 # Root's toolchain lives in root's home (mode 700): its sysroot is copied where everyone can
-# run it. Sets RUST_FROM, the sysroot to copy, and RUST_WANT, its stamp.
+# run it. A toolchain every user can already run (a system package's, or a container image's
+# /usr/local/rustup) is used where it is, through a link: a second copy of it would only take
+# 0.65 GB. Sets RUST_FROM, the sysroot, RUST_IN_PLACE, and RUST_WANT, its stamp.
 find_rust() {
     RUST_FROM=${RUST_SRC:-}
     if [ -z "$RUST_FROM" ]; then
@@ -195,12 +202,33 @@ find_rust() {
     [ -f "$RUST_FROM/lib/rustlib/src/rust/library/Cargo.toml" ] \
         || die "the toolchain at $RUST_FROM has no standard library sources: rustup component add rust-src"
     RUST_WANT=$("$RUST_FROM/bin/rustc" -vV | sha256sum | cut -d' ' -f1)
+    RUST_FROM=$(realpath "$RUST_FROM")
+    RUST_IN_PLACE=
+    if runuser -u nobody -- "$RUST_FROM/bin/rustc" -V >/dev/null 2>&1 \
+        && runuser -u nobody -- test -r "$RUST_FROM/lib/rustlib/src/rust/library/Cargo.toml"; then
+        RUST_IN_PLACE=1
+    fi
+}
+
+rust_up_to_date() {
+    if [ -n "$RUST_IN_PLACE" ]; then
+        [ -L "$PREFIX/rust" ] && [ "$(readlink "$PREFIX/rust")" = "$RUST_FROM" ] \
+            && stamp_ok "$PREFIX/.rust-stamp" "$RUST_WANT"
+    else
+        [ ! -L "$PREFIX/rust" ] && stamp_ok "$PREFIX/rust/.notebook-kit-stamp" "$RUST_WANT"
+    fi
 }
 
 # The documentation (~800 MB) stays behind.
 setup_rust() {
-    if stamp_ok "$PREFIX/rust/.notebook-kit-stamp" "$RUST_WANT"; then
+    if rust_up_to_date; then
         say "Rust toolchain up to date: $PREFIX/rust ($("$PREFIX/rust/bin/rustc" -V))"
+    elif [ -n "$RUST_IN_PLACE" ]; then
+        say "Using the Rust toolchain at $RUST_FROM where it is (every user can run it): $PREFIX/rust links there"
+        rm -rf "$PREFIX/rust"
+        ln -sfn "$RUST_FROM" "$PREFIX/rust"
+        echo "$RUST_WANT" > "$PREFIX/.rust-stamp"
+        invalidate_template
     else
         say "Copying the Rust toolchain from $RUST_FROM to $PREFIX/rust"
         rm -rf "$PREFIX/rust.new"
@@ -208,7 +236,7 @@ setup_rust() {
         tar -C "$RUST_FROM" --exclude=./share/doc -cf - . | tar -C "$PREFIX/rust.new" -xf -
         "$PREFIX/rust.new/bin/rustc" -V >/dev/null || die "the copied rustc does not run"
         echo "$RUST_WANT" > "$PREFIX/rust.new/.notebook-kit-stamp"
-        rm -rf "$PREFIX/rust"
+        rm -rf "$PREFIX/rust" "$PREFIX/.rust-stamp"
         mv "$PREFIX/rust.new" "$PREFIX/rust"
         invalidate_template
     fi
@@ -299,7 +327,7 @@ reuse_evcxr() {
 }
 
 # Parts of the checkout that neither kernels nor kernel-setup.sh read.
-NOT_FOR_KERNELS='^(notebooks|docs|benches|classroom|\.ci|\.gitignore|run-tests\.sh|.*\.md)$'
+NOT_FOR_KERNELS='^(notebooks|docs|benches|classroom|\.ci|\.gitignore|\.dockerignore|Dockerfile|run-tests\.sh|.*\.md)$'
 KERNEL_RECORD=$NK/.classroom-kernel-inputs
 
 # What kernel-setup.sh's part of the install (kit/: venv, evcxr, kernel, prebuilt folder) is
@@ -327,7 +355,7 @@ plan_update() {
         [[ "$name" =~ ^(crates|Cargo\.toml|Cargo\.lock)$ ]] && crates+=("$name")
     done
     [ ${#crates[@]} = 0 ] || PENDING+=("src/ ${crates[*]}: the crate every kernel's :dep builds")
-    stamp_ok "$PREFIX/rust/.notebook-kit-stamp" "$RUST_WANT" \
+    rust_up_to_date \
         || PENDING+=("rust/: the Rust toolchain ($("$RUST_FROM/bin/rustc" -V) from $RUST_FROM)")
     CRATES_WANT=$(crates_want)
     stamp_ok "$PREFIX/cargo/vendor/.notebook-kit-stamp" "$CRATES_WANT" || PENDING+=("cargo/vendor/: the vendored crates")
@@ -343,6 +371,7 @@ plan_update() {
     fi
     stamp_ok "$KERNEL_RECORD" "$(kernel_inputs "$SRC_NEXT")" \
         || PENDING+=("kit/: what kernel-setup.sh installs (venv, evcxr, kernel, prebuilt compile folder): its sources or switches differ from its last finished run")
+    [ -n "$KERNELS_ONLY" ] && return
     stamp_ok "$NK/venv/.classroom-stamp" "$(sha256sum "$SRC_NEXT/classroom/requirements.txt" | cut -d' ' -f1)" \
         || PENDING+=("kit/venv/: JupyterHub's packages")
     stamp_ok "$PREFIX/proxy/.notebook-kit-stamp" "$PROXY_WANT" || PENDING+=("proxy/: $PROXY_WANT")
@@ -513,6 +542,9 @@ setup_hub() {
         echo "$want" > "$PREFIX/proxy/.notebook-kit-stamp"
     fi
     "$PREFIX/proxy/node_modules/.bin/configurable-http-proxy" --version >/dev/null || die "configurable-http-proxy does not run"
+}
+
+write_lab_settings() {
     # No "get Jupyter news?" prompt in every student's first session (the class is offline anyway).
     # Replaced only when it differs, and in one step: running servers read it at every page load.
     local settings=$NK/venv/share/jupyter/lab/settings/overrides.json
@@ -593,10 +625,14 @@ secure_hub() {
 fix_permissions() {
     local hub=$PREFIX/hub bad
     secure_hub
-    find "$PREFIX" -path "$hub" -prune -o -exec chown -h root:root {} +
-    find "$PREFIX" -path "$hub" -prune -o ! -type l -exec chmod go-w,a+rX {} +
+    # Only what is not yet right is changed: in a container build, touching a file of an earlier
+    # layer copies it whole into the new one (and a re-run on one server is faster too).
+    find "$PREFIX" -path "$hub" -prune -o \( ! -user root -o ! -group root \) -exec chown -h root:root {} +
+    find "$PREFIX" -path "$hub" -prune -o ! -type l \( -perm /022 -o ! -perm -444 -o -type d ! -perm -111 \
+        -o -perm /111 ! -perm -111 \) -exec chmod go-w,a+rX {} +
     bad=$(find "$PREFIX" -path "$hub" -prune -o \( -perm /022 -o ! -user root \) ! -type l -print -quit)
     [ -z "$bad" ] || die "$bad is writable by others after fixing permissions"
+    [ -d "$hub" ] || return 0  # --kernels-only: no hub here
     bad=$(find "$hub" \( -perm /077 -a ! -path "$hub" -o ! -user root -o -path "$hub" ! -perm 700 \) ! -type l -print -quit)
     [ -z "$bad" ] || die "$bad can be read by others after fixing permissions"
 }
@@ -615,8 +651,20 @@ timed setup_data
 reuse_evcxr
 write_kernel_env
 timed run_kernel_setup
+# An image is pulled by every node of a cluster: torch's Triton compiler (0.64 GB), which only
+# Python's torch.compile uses and no kernel reaches (libtorch is C++), stays out of it.
+if [ -n "$KERNELS_ONLY" ] && [ -d "$(echo "$NK"/venv/lib/python3*/site-packages/triton)" ]; then
+    say "Removing Triton (torch.compile's compiler, 0.64 GB) from the venv: kernels use libtorch only"
+    "$NK/venv/bin/pip" uninstall --disable-pip-version-check -q -y triton
+fi
 kernel_inputs "$PREFIX/src" > "$KERNEL_RECORD.tmp"
 mv "$KERNEL_RECORD.tmp" "$KERNEL_RECORD"
+write_lab_settings
+if [ -n "$KERNELS_ONLY" ]; then
+    timed fix_permissions
+    say "Done in $((SECONDS - start)) s (--kernels-only: no hub here; a student's server starts with $PREFIX/src/classroom/singleuser.sh)"
+    exit 0
+fi
 timed setup_hub
 write_hub_settings
 timed fix_permissions

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Serves JupyterLab on a notebook and prints the URL to open, last: `./kernel-setup.sh --lab`.
 
-    lab.py --root DIR [--ip ADDR] [--port N] NOTEBOOK
+    lab.py --root DIR [--ip ADDR] [--port N] [--url-host HOST] NOTEBOOK
 
 Runs as root too (passes --allow-root and says so), never opens a browser on a machine
-without a display, keeps Jupyter's token (made here, handed over in the environment so it
-does not show in `ps`), and listens on 127.0.0.1 unless told otherwise. Jupyter logs to
+without a display, keeps Jupyter's token (made here unless JUPYTER_TOKEN is set, as in the Jupyter
+docker-stacks; handed over in the environment so it does not show in `ps`), and listens on 127.0.0.1 unless told otherwise. Jupyter logs to
 stderr; the lines to act on go to stdout once the server answers. Ctrl+C (or SIGTERM)
 shuts the server and its kernels down; if this process dies, the server gets SIGTERM.
 """
@@ -79,6 +79,8 @@ def main(argv=None):
     parser.add_argument("--root", required=True, type=pathlib.Path)
     parser.add_argument("--ip", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8888)
+    parser.add_argument("--url-host", help="host to print in the URL, e.g. 127.0.0.1 in a container "
+                        "whose port is published there (default: --ip, or this machine's name)")
     parser.add_argument("notebook", type=pathlib.Path)
     args = parser.parse_args(argv)
 
@@ -94,7 +96,7 @@ def main(argv=None):
         root, relative = notebook.parent, pathlib.Path(notebook.name)
     lab_path = "/lab/tree/" + urllib.parse.quote(relative.as_posix())
 
-    token = secrets.token_hex(24)
+    token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
     command = [
         sys.executable, "-m", "jupyterlab",
         f"--ServerApp.ip={args.ip}",
@@ -135,13 +137,14 @@ def main(argv=None):
             return code or 1
         return 0
 
-    host = args.ip if args.ip not in ("0.0.0.0", "::", "") else socket.gethostname()
+    host = args.url_host or (args.ip if args.ip not in ("0.0.0.0", "::", "") else socket.gethostname())
     if ":" in host:
         host = f"[{host}]"
     url = f"http://{host}:{port}{lab_path}?token={token}"
     opened = has_display() and webbrowser.open(url)
     say(f"JupyterLab is serving {relative.as_posix()}{' (opened in your browser)' if opened else ''}; Ctrl+C stops it.")
-    say(f"From another machine: ssh -N -L {port}:127.0.0.1:{port} USER@THIS-HOST, then open the URL there.")
+    if not args.url_host:
+        say(f"From another machine: ssh -N -L {port}:127.0.0.1:{port} USER@THIS-HOST, then open the URL there.")
     say("Open this URL in a browser:")
     print(f"    {url}", flush=True)
 
