@@ -3,12 +3,14 @@
 # tests, README's main-job command (`./kernel-setup.sh --lab`), tab completion and the evcxr
 # patch's checks (interrupt, live output, display) through the kernel, every notebook
 # headless on the "Rust (tch)" kernel, the class hub's cgroup code on fake cgroup trees, then
-# the class hub end to end. Needs ./kernel-setup.sh to have run.
+# the class hub end to end, the Zero to JupyterHub config, and the kit as a container image
+# (podman). Needs ./kernel-setup.sh to have run.
 #
 # Environment: NOTEBOOK_KIT_DATA (default ../shared/data beside the checkout, when present)
 # points the loaders at offline data; NOTEBOOK_KIT_MAX_EPOCHS caps the notebooks' long runs.
 # The classroom suite needs root; it installs into NOTEBOOK_KIT_CLASSROOM_PREFIX (default
-# /opt/notebook-kit). NOTEBOOK_KIT_SKIP_CLASSROOM=1 leaves it out.
+# /opt/notebook-kit). NOTEBOOK_KIT_SKIP_CLASSROOM=1 leaves it out. The container suite needs root
+# too; NOTEBOOK_KIT_SKIP_CONTAINER=1 leaves it out.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
@@ -61,6 +63,16 @@ if [ -n "${NOTEBOOK_KIT_SKIP_CLASSROOM:-}" ]; then
     echo "==== classroom: skipped (NOTEBOOK_KIT_SKIP_CLASSROOM is set)"
 else
     suite "classroom" classroom
+fi
+
+# The kit as a container image, built with podman and run as a learner and as a class behind
+# JupyterHub's DockerSpawner (root: rootful podman). The Zero to JupyterHub config is checked
+# offline against the chart's schema, without root.
+suite "z2jh config" "$py" classroom/z2jh/test_config.py
+if [ -n "${NOTEBOOK_KIT_SKIP_CONTAINER:-}" ]; then
+    echo "==== container image: skipped (NOTEBOOK_KIT_SKIP_CONTAINER is set)"
+else
+    suite "container image" classroom/container/test.sh
 fi
 
 echo "suites: $passed passed, $failed failed"
