@@ -204,7 +204,8 @@ find_rust() {
     RUST_WANT=$("$RUST_FROM/bin/rustc" -vV | sha256sum | cut -d' ' -f1)
     RUST_FROM=$(realpath "$RUST_FROM")
     RUST_IN_PLACE=
-    if runuser -u nobody -- "$RUST_FROM/bin/rustc" -V >/dev/null 2>&1 \
+    # (The install's own copy, given back as --rust-sysroot, stays a copy.)
+    if [[ "$RUST_FROM/" != "$PREFIX/"* ]] && runuser -u nobody -- "$RUST_FROM/bin/rustc" -V >/dev/null 2>&1 \
         && runuser -u nobody -- test -r "$RUST_FROM/lib/rustlib/src/rust/library/Cargo.toml"; then
         RUST_IN_PLACE=1
     fi

@@ -38,9 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
-import nbformat
 import requests
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
@@ -51,7 +49,6 @@ GROUP = "nke2e-students"
 # Accounts carry this comment; a leftover account is only removed when it has it.
 COMMENT = "notebook-kit e2e test account (safe to delete)"
 PASSWORD = "e2e-Rust-lesson-7421"
-LESSON = "rust-lesson/notebooks/01-gpu-benchmarking-cifar10.ipynb"
 HUB_START_S = 60
 SERVER_START_S = 150
 CELL_TIMEOUT_S = 300
@@ -64,19 +61,6 @@ MEMORY_LIMIT = "8G"
 MEMORY_LIMIT_BYTES = 8 * 2**30
 GROUP_GONE_S = 15
 
-FIT_CELL = """let x_fit = scale(&x_train.i(..2000))?;
-let y_fit = to_categorical(&y_train.i(..2000), 10)?;
-let mut model = Sequential::new()
-    .add(Flatten::new([32, 32, 3]))
-    .add(Dense::new(3000, Relu))
-    .add(Dense::new(1000, Relu))
-    .add(Dense::new(10, Sigmoid))
-    .build(Device::Cpu)?;
-model.compile(Sgd::default(), CategoricalCrossentropy, Accuracy)?;
-let history = model.fit(&x_fit, &y_fit, Fit::epochs(1))?;
-println!("e2e fit: loss {:.4} accuracy {:.4} threads {}", history.loss[0], history.accuracy[0], tch::get_num_threads());
-"""
-
 ISOLATION_CELL = """fn e2e_try<T>(r: std::io::Result<T>) -> String {
     match r { Ok(_) => "ALLOWED".to_string(), Err(e) => format!("{:?}", e.kind()) }
 }
@@ -85,10 +69,6 @@ let e2e_uid = std::fs::read_to_string("/proc/self/status").unwrap().lines()
 println!("e2e isolation: uid {} other-home {} shared-write {}", e2e_uid,
     e2e_try(std::fs::read_dir(OTHER_HOME)), e2e_try(std::fs::write(SHARED_PROBE, b"x")));
 """
-
-
-class Failure(Exception):
-    pass
 
 
 def log(msg):
@@ -576,66 +556,15 @@ class Student:
         raise Failure(f"{self.name}: server did not stop within {STOP_S} s")
 
     async def open_kernel(self):
-        session = await self.api("POST", f"/user/{self.name}/api/sessions", {
-            "path": LESSON, "type": "notebook", "name": "", "kernel": {"name": "rust-tch"}})
-        self.kernel_id = session["kernel"]["id"]
-        self.session_id = uuid.uuid4().hex
-        url = (f"ws://127.0.0.1:{self.hub.port}/user/{self.name}/api/kernels/{self.kernel_id}/channels"
-               f"?session_id={self.session_id}")
-        self.ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}),
-                                          max_message_size=256 * 2**20)
+        self.kernel = Kernel(f"{self.hub.url}/user/{self.name}", self.token, LESSON, who=self.name)
+        await self.kernel.open()
 
     async def execute(self, label, code, timeout=CELL_TIMEOUT_S):
-        msg_id = uuid.uuid4().hex
-        await self.ws.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "username": self.name, "session": self.session_id,
-                       "msg_type": "execute_request", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True}}))
-        outputs, reply, idle_at = [], None, None
-        deadline = time.monotonic() + timeout
-        while True:
-            if reply is not None and idle_at is not None:
-                # evcxr's stderr can arrive just after the idle status: keep listening briefly.
-                remaining = idle_at + 0.5 - time.monotonic()
-                if remaining <= 0:
-                    break
-            else:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise Failure(f"{self.name}: cell '{label}' did not finish within {timeout} s")
-            try:
-                raw = await asyncio.wait_for(self.ws.read_message(), remaining)
-            except asyncio.TimeoutError:
-                continue
-            if raw is None:
-                raise Failure(f"{self.name}: the kernel's websocket closed during cell '{label}'")
-            msg = json.loads(raw)
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                outputs.append(nbformat.v4.new_output("stream", name=content["name"], text=content["text"]))
-            elif kind in ("display_data", "execute_result"):
-                if "image/png" in content.get("data", {}) and f"{label}:png" not in self.times:
-                    self.times[f"{label}:png"] = time.monotonic()
-                outputs.append(nbformat.v4.new_output("display_data", data=content.get("data", {})))
-            elif kind == "error":
-                outputs.append(nbformat.v4.new_output(
-                    "error", ename=content["ename"], evalue=content["evalue"], traceback=content["traceback"]))
-            elif kind == "status" and content["execution_state"] == "idle":
-                idle_at = time.monotonic()
-            elif kind == "execute_reply":
-                reply = content
+        outputs = await self.kernel.execute(label, code, timeout)
         self.times[label] = time.monotonic()
-        cell = nbformat.v4.new_code_cell(code, outputs=outputs)
-        problems = notebook_runner.cell_problems(cell)
-        if reply.get("status") != "ok":
-            problems.append(f"execute_reply status {reply.get('status')}: {reply.get('evalue', '')}")
-        if problems:
-            raise Failure(f"{self.name}: cell '{label}' failed: " + "; ".join(problems))
-        self.outputs[label] = "".join(notebook_runner.output_text(o) for o in outputs)
+        if label in self.kernel.png_at:
+            self.times[f"{label}:png"] = self.kernel.png_at[label]
+        self.outputs[label] = text_of(outputs)
         return outputs
 
     def find_kernel(self):
@@ -646,27 +575,12 @@ class Student:
         self.kernel_dir, self.kernel_pid = live[0], int(live[0].name)
 
 
-def lesson_cells(student):
-    """The opening cells from the student's own copy of the lesson."""
-    nb = nbformat.read(student.home / LESSON, as_version=4)
-    code = [c.source for c in nb.cells if c.cell_type == "code"]
-
-    def find(pattern):
-        for src in code:
-            if re.search(pattern, src):
-                return src
-        raise Failure(f"the lesson has no cell matching {pattern!r}: update classroom/test_e2e.py")
-
-    return [("dep", find(r"^:dep notebook-kit")), ("load", find(r"cifar10::load_data\(\)\?")),
-            ("plot", find(r"^plot_sample\(&x_train, 0\)\?"))]
-
-
 async def student_lesson(student, other_name, shared_probe):
     await student.start_server()
     student.times["ready"] = time.monotonic()
     student.home = pathlib.Path(pwd.getpwnam(student.name).pw_dir)
     await student.open_kernel()
-    for label, code in lesson_cells(student):
+    for label, code in lesson_cells(student.home / LESSON):
         outputs = await student.execute(label, code)
         if label == "plot" and not any("image/png" in o.get("data", {}) for o in outputs):
             raise Failure(f"{student.name}: plot_sample returned no image/png")
@@ -825,7 +739,7 @@ async def run_checks(hub, prefix, results, probe, cgroups, shot_path=None):
         check(int(m.group(1)) == uid, f"{st.name}: the kernel runs as uid {m.group(1)}, not the student's {uid}")
         check(m.group(2) == "PermissionDenied", f"{st.name}'s kernel reading another home: {m.group(2)}")
         check(m.group(3) == "PermissionDenied", f"{st.name}'s kernel writing into the install: {m.group(3)}")
-        fm = re.search(r"e2e fit: loss ([0-9.]+) accuracy ([0-9.]+) threads (\d+)", st.outputs["fit"])
+        fm = re.search(r"test fit: loss ([0-9.]+) accuracy ([0-9.]+) threads (\d+)", st.outputs["fit"])
         check(fm, f"{st.name}: fit printed {st.outputs['fit'][-300:]!r}")
         want_threads = max(1, len(os.sched_getaffinity(0)) // len(STUDENTS))
         check(int(fm.group(3)) == want_threads,
@@ -1163,8 +1077,9 @@ def main():
     return 0
 
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tools"))
-import notebook_runner  # noqa: E402  (the notebook runner's failure checks)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from kernel_ws import Failure, Kernel, text_of  # noqa: E402  (a kernel through the server's websocket)
+from lesson_cells import FIT_CELL, LESSON, lesson_cells  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,32 +27,20 @@ import urllib.error
 import urllib.request
 import uuid
 
-import nbformat
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from kernel_ws import Failure, Kernel, text_of  # noqa: E402
+from lesson_cells import FIT_CELL, LESSON, lesson_cells  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-LESSON = "rust-lesson/notebooks/01-gpu-benchmarking-cifar10.ipynb"
 URL_TIMEOUT_S = 120
 STOP_LIMIT_S = 10
 EDIT_MARK = "edited in the first container " + uuid.uuid4().hex[:8]
 
-FIT_CELL = """let x_fit = scale(&x_train.i(..2000))?;
-let y_fit = to_categorical(&y_train.i(..2000), 10)?;
-let mut model = Sequential::new()
-    .add(Flatten::new([32, 32, 3]))
-    .add(Dense::new(3000, Relu))
-    .add(Dense::new(1000, Relu))
-    .add(Dense::new(10, Sigmoid))
-    .build(Device::Cpu)?;
-model.compile(Sgd::default(), CategoricalCrossentropy, Accuracy)?;
-let history = model.fit(&x_fit, &y_fit, Fit::epochs(1))?;
-println!("container fit: loss {:.4} accuracy {:.4}", history.loss[0], history.accuracy[0]);
-"""
 # CI caps every fit through NOTEBOOK_KIT_MAX_EPOCHS; this one must run until stopped.
 LONG_FIT_CELL = "set_max_epochs(None)?;\nmodel.fit(&x_fit, &y_fit, Fit::epochs(1000))?;"
 AFTER_STOP_CELL = "(x_train.size(), model.history().epochs() > 0)"
+# The checkout's lesson, which the image hands out.
+OPENING_CELLS = lesson_cells(ROOT / "notebooks" / pathlib.Path(LESSON).name)
 
 resources = {"containers": [], "volumes": []}
 
@@ -131,20 +119,6 @@ def host_processes(name):
     return rows
 
 
-def lesson_cells():
-    nb = nbformat.read(ROOT / "notebooks" / "01-gpu-benchmarking-cifar10.ipynb", as_version=4)
-    code = [c.source for c in nb.cells if c.cell_type == "code"]
-
-    def find(pattern):
-        for src in code:
-            if re.search(pattern, src, re.M):
-                return src
-        raise Failure(f"the lesson has no cell matching {pattern!r}: update {pathlib.Path(__file__).name}")
-
-    return [("dep", find(r"^:dep notebook-kit")), ("load", find(r"cifar10::load_data\(\)\?")),
-            ("plot", find(r"^plot_sample\(&x_train, 0\)\?"))]
-
-
 def check(condition, message):
     if not condition:
         raise Failure(message)
@@ -167,7 +141,7 @@ async def first_run(args, port, volume, numbers):
 
     kernel = Kernel(base, token, LESSON)
     await kernel.open()
-    for label, code in lesson_cells():
+    for label, code in OPENING_CELLS:
         outputs = await kernel.execute(label, code)
         if label == "plot":
             check(any("image/png" in o.get("data", {}) for o in outputs), "plot_sample returned no image/png")
@@ -242,7 +216,7 @@ async def second_run(args, port, volume):
           "the second container on the same volume does not show the notebook edited in the first")
     log("a second container on the same volume keeps the edited notebook")
     await kernel.open()
-    await kernel.execute("dep", lesson_cells()[0][1])
+    await kernel.execute("dep", OPENING_CELLS[0][1])
     code = "cifar10::load_data().map(|_| ()).map_err(|e| e.to_string())"
     outputs, reply = await kernel.collect("offline load", await kernel.start(code), timeout=120)
     text = text_of(outputs)

@@ -1,6 +1,7 @@
 """A notebook's kernel reached as JupyterLab reaches it: a session through the server's REST API,
-then Jupyter's messages over the kernel's websocket. Used by the container tests for a learner's
-JupyterLab in a container and for students' servers behind a hub's proxy.
+then Jupyter's messages over the kernel's websocket. Used by the class tests: students' servers behind
+a hub's proxy (test_e2e.py, container/test_class.py) and a learner's JupyterLab in a container
+(container/test_learner.py).
 
     kernel = Kernel("http://127.0.0.1:PORT/user/NAME", token, "rust-lesson/notebooks/01-....ipynb")
     await kernel.open()
@@ -18,7 +19,7 @@ import nbformat
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tools"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
 import notebook_runner  # noqa: E402  (the runner's checks of a cell's outputs)
 
 # evcxr's stderr can arrive just after the cell's idle status: listen this much longer.
