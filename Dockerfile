@@ -19,20 +19,13 @@ FROM ${BASE_IMAGE}
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# repo2docker passes NB_USER and NB_UID; gid 100 is Debian's "users", as in the docker-stacks.
-ARG NB_USER=jovyan
-ARG NB_UID=1000
-ARG NB_GID=100
-
 # g++ for libtorch's C++ wrapper (torch-sys), patch for our evcxr patch, Debian's Python 3.11 for
 # the venv, tini to forward `docker stop` and reap; rust-src, which evcxr reads to know a
 # variable's type (the official image's minimal profile leaves it out).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ patch python3 python3-venv tini \
  && rm -rf /var/lib/apt/lists/* \
- && rustup component add rust-src \
- && (getent group "${NB_GID}" >/dev/null || groupadd --gid "${NB_GID}" "${NB_USER}") \
- && useradd --no-log-init --create-home --shell /bin/bash --uid "${NB_UID}" --gid "${NB_GID}" "${NB_USER}"
+ && rustup component add rust-src
 
 # The kit: a Python venv (torch 2.11.0 with its CUDA libraries, JupyterLab), evcxr_jupyter
 # 0.22.0 with our patch, the crates vendored for offline builds, the kernel and its prebuilt
@@ -67,6 +60,14 @@ RUN /tmp/build-step.sh /opt/notebook-kit/kit/venv/bin/pip install --disable-pip-
 COPY . /tmp/notebook-kit/
 RUN /tmp/notebook-kit/classroom/setup.sh --prefix /opt/notebook-kit --kernels-only \
  && rm -rf /tmp/notebook-kit /root/.cache /root/.local
+
+# The user, last: repo2docker passes NB_USER and NB_UID, and a build with other values reuses
+# every layer above. gid 100 is Debian's "users", as in the docker-stacks.
+ARG NB_USER=jovyan
+ARG NB_UID=1000
+ARG NB_GID=100
+RUN (getent group "${NB_GID}" >/dev/null || groupadd --gid "${NB_GID}" "${NB_USER}") \
+ && useradd --no-log-init --create-home --shell /bin/bash --uid "${NB_UID}" --gid "${NB_GID}" "${NB_USER}"
 
 ENV NOTEBOOK_KIT_PREFIX=/opt/notebook-kit \
     NB_USER=${NB_USER} \

@@ -7,7 +7,8 @@
 #
 #   classroom/container/test.sh [--screenshot FILE]
 #
-# The image is kept as localhost/notebook-kit:test, so that the next run reuses its layers;
+# The image is kept as localhost/notebook-kit:test (and :test-r2d, built with repo2docker's
+# NB_USER/NB_UID), so that the next run reuses its layers;
 # containers, volumes, the podman API socket and the hub are removed, also on failure.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,3 +31,6 @@ py=${NOTEBOOK_KIT_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/notebook-kit}/venv/
 podman image prune -f >/dev/null
 "$py" "$HERE/test_learner.py" --image "$image" "$@"
 "$py" "$HERE/test_class.py" --image "$image"
+# repo2docker's build arguments: another user, every layer but the last reused.
+"$HERE/build.sh" --tag "$image-r2d" -- --build-arg NB_USER=learner --build-arg NB_UID=1001
+"$py" "$HERE/test_learner.py" --image "$image-r2d" --smoke learner:1001

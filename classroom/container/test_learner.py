@@ -11,6 +11,9 @@ same volume keeps a notebook edited in the first. Prints the timings and memory 
 not pass/fail). Removes its containers and volume, also on failure or Ctrl+C.
 
     test_learner.py --image NAME [--data DIR] [--screenshot FILE]
+    test_learner.py --image NAME --smoke USER:UID   an image built with other NB_USER/NB_UID
+                                                    (repo2docker's arguments): JupyterLab answers,
+                                                    every process runs as that user
 """
 
 import argparse
@@ -65,7 +68,9 @@ def free_port():
 def start_container(image, port, data, volume, env=()):
     name = f"nk-test-learner-{uuid.uuid4().hex[:8]}"
     resources["containers"].append(name)
-    args = ["run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8888", "-v", f"{volume}:/home/jovyan"]
+    args = ["run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8888"]
+    if volume:
+        args += ["-v", f"{volume}:/home/jovyan"]
     if data:
         args += ["-v", f"{data}:/data:ro"]
     for pair in env:
@@ -227,6 +232,21 @@ async def second_run(args, port, volume):
     podman("stop", name, timeout=60)
 
 
+def smoke(image, user, uid):
+    """The image as repo2docker builds it (--build-arg NB_USER, NB_UID): starts, serves, runs as them."""
+    name = start_container(image, port := free_port(), None, None)
+    _, token = wait_for_url(name, port)
+    deadline = time.monotonic() + 60
+    while http_status(f"http://127.0.0.1:{port}/api/status", token) != 200:
+        check(time.monotonic() < deadline, f"the {user} image's JupyterLab does not answer")
+        time.sleep(0.3)
+    procs = host_processes(name)
+    check(procs and all(p[1] == uid for p in procs), f"not every process runs as uid {uid}: {procs}")
+    whoami = podman("exec", name, "bash", "-c", 'echo "$(id -un) $HOME"').split()
+    check(whoami == [user, f"/home/{user}"], f"the image's user and home are {whoami}, not {user} /home/{user}")
+    log(f"built with NB_USER={user} NB_UID={uid}: JupyterLab answers, all {len(procs)} processes run as {user} ({uid})")
+
+
 def screenshot(url, out):
     """JupyterLab from the container in headless Chromium, as a learner's browser shows it."""
     profile = subprocess.run(["mktemp", "-d"], capture_output=True, text=True).stdout.strip()
@@ -257,10 +277,21 @@ def main():
     default_data = os.environ.get("NOTEBOOK_KIT_DATA") or (ROOT.parent / "shared" / "data")
     parser.add_argument("--data", default=str(default_data), help="folder to mount read-only at /data")
     parser.add_argument("--screenshot", help="also save a screenshot of JupyterLab from the container")
+    parser.add_argument("--smoke", metavar="USER:UID", help="only check that an image built for this user starts")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, interrupted)
+    if args.smoke:
+        user, uid = args.smoke.split(":")
+        try:
+            smoke(args.image, user, int(uid))
+        except Failure as e:
+            print(f"[learner] FAILED: {e}", flush=True)
+            return 1
+        finally:
+            cleanup()
+        return 0
     args.data = str(pathlib.Path(args.data).resolve()) if pathlib.Path(args.data).is_dir() else None
     check(args.data is not None, "no data folder to mount (--data or NOTEBOOK_KIT_DATA): the test loads CIFAR-10 offline")
-    signal.signal(signal.SIGTERM, interrupted)
     volume = f"nk-test-home-{uuid.uuid4().hex[:8]}"
     resources["volumes"].append(volume)
     podman("volume", "create", volume)
