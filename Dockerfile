@@ -2,7 +2,7 @@
 # one image: for a learner, `docker run -p 127.0.0.1:8888:8888 IMAGE` and open the URL it prints;
 # for a class, the single-user image of JupyterHub's DockerSpawner or Zero to JupyterHub.
 #
-#   docker build -t notebook-kit .          everything from source, ~25 min on 2 cores, ~7 GB
+#   docker build -t notebook-kit .          everything from source, ~15 min on 2 cores, 6.7 GB
 #
 # Conventions of the Jupyter docker-stacks: user jovyan (uid 1000, gid 100), HOME=/home/jovyan,
 # tini as PID 1, port 8888; started by a hub (JUPYTERHUB_API_TOKEN set) it runs
