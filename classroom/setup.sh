@@ -25,7 +25,8 @@
 #                           the server's memory (25%), or none (default 50%)
 #   --data DIR              folder with cifar-10-batches-bin/ and fashion-mnist/ to share
 #                           (default $NOTEBOOK_KIT_DATA, else ../shared/data beside the checkout)
-#   --rust-sysroot DIR      toolchain to copy (default: the sysroot of `rustc` on PATH)
+#   --rust-sysroot DIR      the toolchain (default: the sysroot of `rustc` on PATH); copied under
+#                           the prefix, or linked where it is when every user can already run it
 #   --reuse DIR             a single-user NOTEBOOK_KIT_HOME whose evcxr build to copy instead
 #                           of building it (default $NOTEBOOK_KIT_HOME or ~/.local/share/notebook-kit)
 #   --kernels-only          what students' servers and kernels need, without the hub, its proxy
